@@ -1,0 +1,32 @@
+/* poczta/protocol.h - what a protocol module (imap, pop3, lmtp) provides.
+ *
+ * The core accepts a connection on a listener bound to the protocol, forks,
+ * drops privileges, runs every module's process_init, then calls session()
+ * with the connection.  session() owns the conversation with plain blocking
+ * I/O through host->conn_* and returns when the client is gone or said
+ * goodbye; the process then exits.  The connection is already TLS when the
+ * listener has `tls = implicit`.
+ */
+#ifndef POCZTA_PROTOCOL_H
+#define POCZTA_PROTOCOL_H
+
+#include <poczta/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pz_protocol_ops {
+	size_t size;               /* sizeof(struct pz_protocol_ops) */
+	const char *name;          /* what `protocol = NAME` in a listener names */
+	uint16_t default_port;     /* plain (or STARTTLS) port, 0 for none */
+	uint16_t default_tls_port; /* implicit TLS port, 0 for none */
+	/* Serve one connection.  `pool` lives as long as the session.
+	 * Must not exit or abort; returns when done. */
+	void (*session)(pz_module *self, pz_conn *conn, pz_pool *pool);
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif
