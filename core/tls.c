@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include "tls.h"
 
 /* tls_error - "what: file: openssl's reason", malloc'd. */
@@ -40,19 +41,23 @@ SSL_CTX *pz_tls_context(const char *cert, const char *key, const char *min_proto
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			goto mismatch;
 		*error_r = tls_error("ssl_key: cannot load private key", key);
 		goto fail;
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		goto mismatch;
+	return ctx;
+mismatch:
+	{
 		char buf[1024];
 
 		ERR_clear_error();
 		snprintf(buf, sizeof(buf), "ssl_key %s does not match the certificate in ssl_cert %s",
 			 key, cert);
 		*error_r = strdup(buf);
-		goto fail;
 	}
-	return ctx;
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;

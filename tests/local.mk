@@ -77,4 +77,5 @@ endif
 TEST_EXTENSIONS += .py
 PY_LOG_COMPILER = /usr/bin/python3
 EXTRA_DIST += tests/integration/pzfixture.py
-TESTS += tests/integration/test-admin.sh
+TESTS += tests/integration/test-admin.sh tests/integration/test-daemon.py
+EXTRA_DIST += $(TESTS)

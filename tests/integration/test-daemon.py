@@ -1,0 +1,338 @@
+"""Integration tests of the poczta daemon: listeners, TLS, authentication,
+privilege drop, limits, crashes, reload, graceful stop, -t and -n.
+
+Every test starts a real poczta master with the testproto module and talks
+to it over real sockets."""
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pzfixture import ADMIN, MODDIR, POCZTA, RUN_USER, LineClient, Poczta, free_port  # noqa: E402
+
+TESTPROTO = "module testproto {\n}\n"
+
+
+def listener(name, port, tls="no", extra=""):
+    return ("listener %s {\n protocol = testproto\n address = 127.0.0.1:%d\n tls = %s\n%s}\n"
+            % (name, port, tls, extra))
+
+
+class DaemonTest(unittest.TestCase):
+    def setUp(self):
+        self.plain = free_port()
+        self.tls = free_port()
+        self.pz = Poczta(TESTPROTO, listener("plain", self.plain) +
+                         listener("tls", self.tls, "implicit"))
+        self.pz.start([self.plain, self.tls])
+
+    def tearDown(self):
+        self.pz.cleanup()
+
+    def test_plain_listener_echo(self):
+        c = LineClient.tcp(self.plain)
+        self.assertEqual(c.line(), "* testproto ready")
+        self.assertEqual(c.cmd("ECHO hello world"), "OK hello world")
+        self.assertEqual(c.cmd("TLS"), "OK no")
+        self.assertEqual(c.cmd("PEER"), "OK 127.0.0.1")
+        self.assertEqual(c.cmd("QUIT"), "OK bye")
+        c.close()
+
+    def test_implicit_tls(self):
+        ctx = self.pz.tls_context()
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.tls), 10),
+                            server_hostname="localhost")
+        self.assertIn(s.version(), ("TLSv1.2", "TLSv1.3"))
+        c = LineClient(s)
+        self.assertEqual(c.line(), "* testproto ready")
+        self.assertEqual(c.cmd("TLS"), "OK yes")
+        c.close()
+
+    def test_tls_below_1_2_refused(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with self.assertRaises((ssl.SSLError, ConnectionResetError, OSError)):
+            ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.tls), 10))
+
+    def test_starttls(self):
+        c = LineClient.tcp(self.plain)
+        c.line()
+        self.assertEqual(c.cmd("STARTTLS"), "OK begin TLS")
+        c.starttls(self.pz.tls_context())
+        self.assertEqual(c.cmd("TLS"), "OK yes")
+        self.assertEqual(c.cmd("ECHO secret"), "OK secret")
+        c.close()
+
+    def test_starttls_with_pipelined_data_refused(self):
+        # Data sent before the handshake would be injected into the TLS
+        # session: the server must refuse and close (CVE-2011-0411 class).
+        c = LineClient.tcp(self.plain)
+        c.line()
+        c.sock.sendall(b"STARTTLS\r\nECHO injected\r\n")
+        self.assertEqual(c.line(), "OK begin TLS")
+        with self.assertRaises((EOFError, ssl.SSLError, OSError)):
+            c.starttls(self.pz.tls_context())
+            c.cmd("ECHO after")
+        c.close()
+
+    def test_login_and_sasl(self):
+        rows = [
+            ("LOGIN demo demo", "OK logged in as demo"),
+            ("LOGIN demo wrong", "NO Authentication failed"),
+            ("LOGIN nobody-x demo", "NO Authentication failed"),
+            ("AUTH PLAIN AGRlbW8AZGVtbw==", "OK logged in as demo"),
+            ("AUTH PLAIN AGRlbW8AeA==", "NO Authentication failed"),
+            ("AUTH DIGEST-MD5", "NO Unsupported authentication mechanism"),
+        ]
+        c = LineClient.tcp(self.plain)
+        c.line()
+        for command, want in rows:
+            self.assertEqual(c.cmd(command), want, command)
+        self.assertEqual(c.cmd("AUTH LOGIN"), "+ VXNlcm5hbWU6")
+        self.assertEqual(c.cmd("ZGVtbw=="), "+ UGFzc3dvcmQ6")
+        self.assertEqual(c.cmd("ZGVtbw=="), "OK logged in as demo")
+        c.close()
+        log = self.pz.read_log()
+        self.assertIn("login failed for 'demo': wrong password", log)
+        self.assertIn("logged in", log)
+        self.assertNotIn("wrong", log.replace("wrong password", ""))  # no password logged
+
+    @unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")
+    def test_child_runs_unprivileged(self):
+        import pwd
+        pw = pwd.getpwnam(RUN_USER)
+        c = LineClient.tcp(self.plain)
+        c.line()
+        self.assertEqual(c.cmd("UID"), "OK %d %d" % (pw.pw_uid, pw.pw_gid))
+        pid = int(c.cmd("PID").split()[1])
+        with open("/proc/%d/status" % pid) as f:
+            status = f.read()
+        self.assertIn("NoNewPrivs:\t1", status)
+        self.assertIn("Uid:\t%d\t%d\t%d\t%d" % ((pw.pw_uid,) * 4), status)
+        c.close()
+
+    def test_long_line_refused_session_goes_on(self):
+        c = LineClient.tcp(self.plain)
+        c.line()
+        self.assertEqual(c.cmd("ECHO " + "x" * 5000), "BAD line too long")
+        self.assertEqual(c.cmd("ECHO ok"), "OK ok")
+        c.close()
+
+    def test_crash_is_logged_and_isolated(self):
+        other = LineClient.tcp(self.plain)
+        other.line()
+        c = LineClient.tcp(self.plain)
+        c.line()
+        pid = c.cmd("PID").split()[1]
+        c.send("CRASH")
+        with self.assertRaises((EOFError, ConnectionResetError)):
+            c.line()
+        self.assertTrue(self.pz.wait_log("connection process %s (listener plain, client "
+                                         "127.0.0.1) killed by signal 11" % pid),
+                        self.pz.read_log())
+        self.assertEqual(other.cmd("ECHO still here"), "OK still here")
+        fresh = LineClient.tcp(self.plain)
+        self.assertEqual(fresh.line(), "* testproto ready")
+        other.close()
+        fresh.close()
+
+    def test_graceful_stop_says_bye(self):
+        c = LineClient.tcp(self.plain)
+        c.line()
+        c.send("SLEEP 20000")
+        time.sleep(0.2)
+        t0 = time.time()
+        self.pz.signal(signal.SIGTERM)
+        self.assertEqual(c.line(), "OK slept")
+        self.assertEqual(c.line(), "BYE server shutting down")
+        self.assertEqual(self.pz.proc.wait(10), 0)
+        self.assertLess(time.time() - t0, 5)
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", self.plain), 1)
+        self.assertIn("stopped", self.pz.read_log())
+        self.assertFalse(os.path.exists(os.path.join(self.pz.dir, "poczta.pid")))
+
+    def test_reload_adds_listener_keeps_sessions(self):
+        c = LineClient.tcp(self.plain)
+        c.line()
+        new = free_port()
+        self.pz.write_config(TESTPROTO, listener("plain", self.plain) +
+                             listener("tls", self.tls, "implicit") + listener("new", new))
+        self.pz.signal(signal.SIGHUP)
+        self.assertTrue(self.pz.wait_log("reloaded"), self.pz.read_log())
+        n = LineClient.tcp(new)
+        self.assertEqual(n.line(), "* testproto ready")
+        self.assertEqual(c.cmd("ECHO old session"), "OK old session")
+        p = LineClient.tcp(self.plain)
+        self.assertEqual(p.line(), "* testproto ready")
+        for x in (c, n, p):
+            x.close()
+
+    def test_reload_with_bad_config_keeps_running(self):
+        with open(self.pz.conf, "a") as f:
+            f.write("no_such_key = 1\n")
+        self.pz.signal(signal.SIGHUP)
+        self.assertTrue(self.pz.wait_log("keeping the running configuration"),
+                        self.pz.read_log())
+        self.assertIn("unknown key 'no_such_key'", self.pz.read_log())
+        c = LineClient.tcp(self.plain)
+        self.assertEqual(c.line(), "* testproto ready")
+        c.close()
+
+
+class ListenerKindsTest(unittest.TestCase):
+    def tearDown(self):
+        self.pz.cleanup()
+
+    def test_unix_and_ipv6(self):
+        port = free_port()
+        self.pz = Poczta(TESTPROTO, "")
+        sock_path = os.path.join(self.pz.dir, "t.sock")
+        self.pz.write_config(TESTPROTO, (
+            "listener u {\n protocol = testproto\n address = unix:%s\n mode = 0600\n}\n"
+            "listener v6 {\n protocol = testproto\n address = [::1]:%d\n}\n")
+            % (sock_path, port))
+        self.pz.start()
+        deadline = time.time() + 5
+        while not os.path.exists(sock_path) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(os.stat(sock_path).st_mode & 0o777, 0o600)
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock_path)
+        c = LineClient(s)
+        self.assertEqual(c.line(), "* testproto ready")
+        self.assertEqual(c.cmd("PEER"), "OK unix")
+        c.close()
+        while time.time() < deadline:
+            try:
+                s6 = socket.create_connection(("::1", port), 2)
+                break
+            except OSError:
+                time.sleep(0.05)
+        c6 = LineClient(s6)
+        self.assertEqual(c6.line(), "* testproto ready")
+        self.assertEqual(c6.cmd("PEER"), "OK ::1")
+        c6.close()
+
+    def test_connection_limit_per_ip(self):
+        port = free_port()
+        self.pz = Poczta(TESTPROTO, listener("plain", port), "max_connections_per_ip = 2\n")
+        self.pz.start([port])
+        time.sleep(0.3)  # the readiness probes above must be gone
+        a, b = LineClient.tcp(port), LineClient.tcp(port)
+        a.line()
+        b.line()
+        c = LineClient.tcp(port)
+        with self.assertRaises((EOFError, ConnectionResetError)):
+            c.line()
+        self.assertTrue(self.pz.wait_log("max_connections_per_ip (2) reached"))
+        a.close()
+        time.sleep(0.3)
+        d = LineClient.tcp(port)
+        self.assertEqual(d.line(), "* testproto ready")
+        for x in (b, c, d):
+            x.close()
+
+    def test_plaintext_refused_without_tls(self):
+        port = free_port()
+        self.pz = Poczta(TESTPROTO, listener("plain", port), "auth_allow_plaintext = no\n")
+        self.pz.start([port])
+        c = LineClient.tcp(port)
+        c.line()
+        self.assertEqual(c.cmd("LOGIN demo demo"),
+                         "NO Plaintext authentication is not allowed without TLS")
+        self.assertEqual(c.cmd("AUTH PLAIN AGRlbW8AZGVtbw=="),
+                         "NO Plaintext authentication is not allowed without TLS")
+        c.cmd("STARTTLS")
+        c.starttls(self.pz.tls_context())
+        self.assertEqual(c.cmd("LOGIN demo demo"), "OK logged in as demo")
+        c.close()
+
+
+def run_poczta(*args):
+    return subprocess.run([POCZTA] + list(args), capture_output=True, text=True, timeout=30)
+
+
+class CommandLineTest(unittest.TestCase):
+    def setUp(self):
+        self.pz = Poczta(TESTPROTO, listener("plain", free_port()))
+
+    def tearDown(self):
+        self.pz.cleanup()
+
+    def test_version_and_help(self):
+        r = run_poczta("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^poczta \S+ \(module ABI 1\.0\)\n$")
+        self.assertIn("--foreground", run_poczta("--help").stdout)
+        self.assertEqual(run_poczta("--bogus").returncode, 2)
+
+    def test_check_good(self):
+        r = run_poczta("-t", "-c", self.pz.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("is valid; 2 modules loaded", r.stdout)
+
+    def check_fails(self, extra_conf, want):
+        with open(self.pz.conf, "a") as f:
+            f.write(extra_conf)
+        r = run_poczta("-t", "-c", self.pz.conf)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(want, r.stderr)
+        return r.stderr
+
+    def test_check_refuses_other_abi_major(self):
+        err = self.check_fails("module badmajor {\n}\n",
+                               "%s/badmajor.so: module 'badmajor': built for ABI 2.0, "
+                               "this core has ABI 1.0" % MODDIR)
+        self.assertRegex(err, r"poczta\.conf:\d+: ")
+
+    def test_check_refuses_missing_cert(self):
+        self.check_fails("ssl_cert = /nonexistent/cert.pem\n",
+                         "ssl_cert: cannot load certificate /nonexistent/cert.pem")
+
+    def test_check_refuses_mismatched_key(self):
+        from pzfixture import make_cert
+        _, other_key = make_cert(self.pz.dir, "other")
+        self.check_fails("ssl_key = %s\n" % other_key, "does not match the certificate")
+
+    def test_check_refuses_unknown_protocol(self):
+        self.check_fails("listener x {\n protocol = gopher\n address = 127.0.0.1:1\n}\n",
+                         "no loaded module provides protocol 'gopher'")
+
+    def test_check_missing_include(self):
+        self.check_fails("include /nonexistent/file.conf\n",
+                         "include: cannot open '/nonexistent/file.conf'")
+
+    def test_print_effective_config(self):
+        r = run_poczta("-n", "-c", self.pz.conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for want in ("max_connections = 1000", "auth_allow_plaintext = loopback",
+                     "module testproto {", "listener plain {", "protocol = testproto",
+                     "timeout = 30m", "module passwd-file {"):
+            self.assertIn(want, r.stdout)
+
+    def test_admin_hash_is_accepted_by_daemon(self):
+        h = subprocess.run([ADMIN, "passwd"], input="s3cret\n", capture_output=True,
+                           text=True, check=True).stdout.strip()
+        self.assertTrue(h.startswith("$y$"), h)
+        with open(self.pz.users, "w") as f:
+            f.write("carol:%s\n" % h)
+        port = free_port()
+        self.pz.write_config(TESTPROTO, listener("plain", port))
+        self.pz.start([port])
+        c = LineClient.tcp(port)
+        c.line()
+        self.assertEqual(c.cmd("LOGIN carol s3cret"), "OK logged in as carol")
+        c.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
