@@ -93,6 +93,8 @@ class Poczta:
         return self
 
     def read_log(self):
+        if not os.path.exists(self.log):
+            return ""
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -103,6 +105,13 @@ class Poczta:
                 return True
             time.sleep(0.05)
         return False
+
+    def sanitizer_reports(self):
+        """Lines where ASan, LSan or UBSan reported a bug in any poczta
+        process of this instance (a sanitizer build logs them to stderr)."""
+        marks = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+        return [line for line in self.read_log().splitlines()
+                if any(m in line for m in marks)]
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -118,9 +127,14 @@ class Poczta:
                 raise
         return self.proc.returncode if self.proc else None
 
-    def cleanup(self):
+    def cleanup(self, allow_crash=False):
+        """Stop, then fail when a sanitizer reported anything (unless the
+        test crashed a process on purpose); remove the folder either way."""
         try:
             self.stop()
+            reports = [] if allow_crash else self.sanitizer_reports()
+            if reports:
+                raise AssertionError("sanitizer reports:\n" + self.read_log())
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
