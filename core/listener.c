@@ -14,20 +14,9 @@
 #include <netinet/in.h>
 #include "listener.h"
 #include "log.h"
+#include "pool.h"
 #include "settings.h"
 #include "tls.h"
-
-static char *errorf(const char *fmt, ...) PZ_PRINTF(1, 2);
-static char *errorf(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list args;
-
-	va_start(args, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, args);
-	va_end(args);
-	return strdup(buf);
-}
 
 static const char *sect_value(const struct pz_conf_section *s, const char *key)
 {
@@ -49,14 +38,14 @@ static int listener_tls(const struct pz_conf_section *s, SSL_CTX **ctx_r, char *
 	if (cert == NULL && key == NULL)
 		return 0;
 	if (cert == NULL || key == NULL) {
-		*error_r = errorf("%s:%u: listener %s: ssl_cert and ssl_key go together",
+		*error_r = pz_strdup_printf("%s:%u: listener %s: ssl_cert and ssl_key go together",
 				  s->file, s->line, s->name);
 		return -1;
 	}
 	*ctx_r = pz_tls_context(cert, key, pz_setting("ssl_min_protocol"),
 				pz_setting("ssl_ciphers"), &err);
 	if (*ctx_r == NULL) {
-		*error_r = errorf("%s:%u: listener %s: %s", s->file, s->line, s->name, err);
+		*error_r = pz_strdup_printf("%s:%u: listener %s: %s", s->file, s->line, s->name, err);
 		free(err);
 		return -1;
 	}
@@ -79,20 +68,20 @@ static int add_section(const struct pz_conf_section *s, struct pz_listener **ls,
 	unsigned long mode = strtoul(mode_s, &end, 8);
 
 	if (proto == NULL) {
-		*error_r = errorf("%s:%u: listener %s: no loaded module provides protocol '%s' "
+		*error_r = pz_strdup_printf("%s:%u: listener %s: no loaded module provides protocol '%s' "
 				  "(add a 'module %s { }' section)", s->file, s->line, s->name,
 				  proto_name, proto_name);
 		return -1;
 	}
 	if (*mode_s == '\0' || *end != '\0' || mode > 0777) {
-		*error_r = errorf("%s:%u: listener %s: bad mode '%s': expected octal such as 0660",
+		*error_r = pz_strdup_printf("%s:%u: listener %s: bad mode '%s': expected octal such as 0660",
 				  s->file, s->line, s->name, mode_s);
 		return -1;
 	}
 	if (listener_tls(s, &ctx, error_r) < 0)
 		return -1;
 	if (implicit && ctx == NULL) {
-		*error_r = errorf("%s:%u: listener %s: tls = implicit needs ssl_cert and ssl_key",
+		*error_r = pz_strdup_printf("%s:%u: listener %s: tls = implicit needs ssl_cert and ssl_key",
 				  s->file, s->line, s->name);
 		return -1;
 	}
@@ -147,7 +136,7 @@ static int bind_unix(struct pz_listener *l, const char *path, char **error_r)
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		*error_r = errorf("listener %s: unix socket path too long: %s", l->name, path);
+		*error_r = pz_strdup_printf("listener %s: unix socket path too long: %s", l->name, path);
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
@@ -156,13 +145,13 @@ static int bind_unix(struct pz_listener *l, const char *path, char **error_r)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    listen(fd, PZ_LISTEN_BACKLOG) < 0) {
-		*error_r = errorf("listener %s: unix:%s: %s", l->name, path, strerror(errno));
+		*error_r = pz_strdup_printf("listener %s: unix:%s: %s", l->name, path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (chmod(path, l->unix_mode) < 0) {
-		*error_r = errorf("listener %s: chmod %s: %s", l->name, path, strerror(errno));
+		*error_r = pz_strdup_printf("listener %s: chmod %s: %s", l->name, path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -214,13 +203,13 @@ static int bind_tcp(struct pz_listener *l, char **error_r)
 	int fd, one = 1, r;
 
 	if (split_host_port(l->address, host, sizeof(host), port, sizeof(port)) < 0) {
-		*error_r = errorf("listener %s: bad address '%s' (expected HOST:PORT, "
+		*error_r = pz_strdup_printf("listener %s: bad address '%s' (expected HOST:PORT, "
 				  "[IPv6]:PORT, *:PORT or unix:PATH)", l->name, l->address);
 		return -1;
 	}
 	r = getaddrinfo(strcmp(host, "*") == 0 ? "0.0.0.0" : host, port, &hints, &ai);
 	if (r != 0) {
-		*error_r = errorf("listener %s: bad address '%s': %s", l->name, l->address,
+		*error_r = pz_strdup_printf("listener %s: bad address '%s': %s", l->name, l->address,
 				  gai_strerror(r));
 		return -1;
 	}
@@ -232,7 +221,7 @@ static int bind_tcp(struct pz_listener *l, char **error_r)
 	}
 	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    listen(fd, PZ_LISTEN_BACKLOG) < 0) {
-		*error_r = errorf("listener %s: cannot listen on %s: %s", l->name, l->address,
+		*error_r = pz_strdup_printf("listener %s: cannot listen on %s: %s", l->name, l->address,
 				  strerror(errno));
 		if (fd >= 0)
 			close(fd);

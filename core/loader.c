@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "core.h"
 #include "log.h"
+#include "pool.h"
 #include "registry.h"
 #include "settings.h"
 
@@ -32,18 +33,6 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-static char *errorf(const char *fmt, ...) PZ_PRINTF(1, 2);
-static char *errorf(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list args;
-
-	va_start(args, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, args);
-	va_end(args);
-	return xstrdup(buf);
-}
-
 static int ltdl_ready;
 
 static void ltdl_init_once(void)
@@ -60,34 +49,34 @@ int pz_desc_check(const struct pz_module_desc *d, const char *path,
 		  const char *name, char **error_r)
 {
 	if (d == NULL) {
-		*error_r = errorf("%s: module '%s': descriptor function returned NULL", path, name);
+		*error_r = pz_strdup_printf("%s: module '%s': descriptor function returned NULL", path, name);
 		return -1;
 	}
 	if (d->magic != PZ_MODULE_MAGIC) {
-		*error_r = errorf("%s: module '%s': bad descriptor magic: expected 0x%08x, found 0x%08x",
+		*error_r = pz_strdup_printf("%s: module '%s': bad descriptor magic: expected 0x%08x, found 0x%08x",
 				  path, name, PZ_MODULE_MAGIC, d->magic);
 		return -1;
 	}
 	if (d->abi_major != PZ_ABI_MAJOR) {
-		*error_r = errorf("%s: module '%s': built for ABI %u.%u, this core has ABI %u.%u "
+		*error_r = pz_strdup_printf("%s: module '%s': built for ABI %u.%u, this core has ABI %u.%u "
 				  "(the major version must be %u)", path, name,
 				  d->abi_major, d->abi_minor, PZ_ABI_MAJOR, PZ_ABI_MINOR, PZ_ABI_MAJOR);
 		return -1;
 	}
 	if (d->abi_minor > PZ_ABI_MINOR) {
-		*error_r = errorf("%s: module '%s': built for ABI %u.%u, newer than this core's ABI %u.%u "
+		*error_r = pz_strdup_printf("%s: module '%s': built for ABI %u.%u, newer than this core's ABI %u.%u "
 				  "(the minor version must be at most %u)", path, name,
 				  d->abi_major, d->abi_minor, PZ_ABI_MAJOR, PZ_ABI_MINOR, PZ_ABI_MINOR);
 		return -1;
 	}
 	if (d->size < PZ_DESC_MIN_SIZE) {
-		*error_r = errorf("%s: module '%s': descriptor size %u, expected at least %zu",
+		*error_r = pz_strdup_printf("%s: module '%s': descriptor size %u, expected at least %zu",
 				  path, name, d->size, (size_t)PZ_DESC_MIN_SIZE);
 		return -1;
 	}
 	if (d->sizeof_pointer != sizeof(void *) || d->sizeof_long != sizeof(long) ||
 	    d->sizeof_off_t != sizeof(off_t) || d->sizeof_time_t != sizeof(time_t)) {
-		*error_r = errorf("%s: module '%s': build signature differs: expected "
+		*error_r = pz_strdup_printf("%s: module '%s': build signature differs: expected "
 				  "pointer/long/off_t/time_t sizes %zu/%zu/%zu/%zu, found %u/%u/%u/%u",
 				  path, name, sizeof(void *), sizeof(long), sizeof(off_t),
 				  sizeof(time_t), d->sizeof_pointer, d->sizeof_long,
@@ -95,17 +84,17 @@ int pz_desc_check(const struct pz_module_desc *d, const char *path,
 		return -1;
 	}
 	if (d->name == NULL || strcmp(d->name, name) != 0) {
-		*error_r = errorf("%s: module '%s': descriptor names itself '%s'", path, name,
+		*error_r = pz_strdup_printf("%s: module '%s': descriptor names itself '%s'", path, name,
 				  d->name != NULL ? d->name : "(null)");
 		return -1;
 	}
 	if (d->kinds == 0 || (d->kinds & ~(unsigned)(PZ_KIND_PROTOCOL | PZ_KIND_STORAGE |
 						   PZ_KIND_AUTH | PZ_KIND_FILTER)) != 0) {
-		*error_r = errorf("%s: module '%s': bad kinds 0x%x", path, name, d->kinds);
+		*error_r = pz_strdup_printf("%s: module '%s': bad kinds 0x%x", path, name, d->kinds);
 		return -1;
 	}
 	if (d->init == NULL) {
-		*error_r = errorf("%s: module '%s': descriptor has no init", path, name);
+		*error_r = pz_strdup_printf("%s: module '%s': descriptor has no init", path, name);
 		return -1;
 	}
 	return 0;
@@ -123,7 +112,7 @@ struct pz_module *pz_module_open(const char *path, const char *name, char **erro
 
 	ltdl_init_once();
 	if (stat(path, &st) < 0) {
-		*error_r = errorf("%s: module '%s': %s", path, name, strerror(errno));
+		*error_r = pz_strdup_printf("%s: module '%s': %s", path, name, strerror(errno));
 		return NULL;
 	}
 	if (lt_dladvise_init(&advise) != 0 || lt_dladvise_local(&advise) != 0)
@@ -131,12 +120,12 @@ struct pz_module *pz_module_open(const char *path, const char *name, char **erro
 	h = lt_dlopenadvise(path, advise);
 	lt_dladvise_destroy(&advise);
 	if (h == NULL) {
-		*error_r = errorf("%s: module '%s': cannot load: %s", path, name, lt_dlerror());
+		*error_r = pz_strdup_printf("%s: module '%s': cannot load: %s", path, name, lt_dlerror());
 		return NULL;
 	}
 	fn = (pz_module_desc_fn *)(void (*)(void))lt_dlsym(h, PZ_MODULE_SYMBOL);
 	if (fn == NULL) {
-		*error_r = errorf("%s: module '%s': no module descriptor (symbol %s_LTX_%s): "
+		*error_r = pz_strdup_printf("%s: module '%s': no module descriptor (symbol %s_LTX_%s): "
 				  "not a poczta module", path, name, name, PZ_MODULE_SYMBOL);
 		lt_dlclose(h);
 		return NULL;
@@ -267,7 +256,7 @@ static int order_modules(struct pz_module **mods, size_t n, char **error_r)
 			for (j = 0; j < n && strcmp(mods[j]->name, *dep) != 0; j++)
 				;
 			if (j == n) {
-				*error_r = errorf("%s:%u: module '%s' depends on module '%s', "
+				*error_r = pz_strdup_printf("%s:%u: module '%s' depends on module '%s', "
 						  "which is not configured (add a 'module %s { }' section)",
 						  mods[i]->section->file, mods[i]->section->line,
 						  mods[i]->name, *dep, *dep);
@@ -298,7 +287,7 @@ static int order_modules(struct pz_module **mods, size_t n, char **error_r)
 		if (count == before) {
 			for (i = 0; placed[i]; i++)
 				;
-			*error_r = errorf("module '%s': circular dependency", mods[i]->name);
+			*error_r = pz_strdup_printf("module '%s': circular dependency", mods[i]->name);
 			return -1;
 		}
 	}
@@ -320,14 +309,14 @@ static int open_all(const struct pz_config *cfg, struct pz_module **mods, size_t
 		if (strcmp(s->type, "module") != 0)
 			continue;
 		if (n == PZ_MAX_MODULES) {
-			*error_r = errorf("%s:%u: more than %d modules", s->file, s->line,
+			*error_r = pz_strdup_printf("%s:%u: more than %d modules", s->file, s->line,
 					  PZ_MAX_MODULES);
 			return -1;
 		}
 		snprintf(path, sizeof(path), "%s/%s.so", dir, s->name);
 		mods[n] = pz_module_open(path, s->name, &err);
 		if (mods[n] == NULL) {
-			*error_r = errorf("%s:%u: %s", s->file, s->line, err);
+			*error_r = pz_strdup_printf("%s:%u: %s", s->file, s->line, err);
 			free(err);
 			return -1;
 		}
@@ -358,7 +347,7 @@ int pz_modules_load_config(const struct pz_config *cfg, char **error_r)
 		struct pz_module *mod = pz_modules[i];
 
 		if (mod->desc->init(mod, pz_host_table(), &err) < 0) {
-			*error_r = errorf("%s:%u: module '%s': init failed: %s",
+			*error_r = pz_strdup_printf("%s:%u: module '%s': init failed: %s",
 					  mod->section->file, mod->section->line, mod->name,
 					  err != NULL ? err : "(no reason given)");
 			pz_modules_unload_all();

@@ -230,3 +230,21 @@ void pz_uid_array_add(pz_uid_array *arr, uint32_t uid)
 	}
 	arr->uids[arr->count++] = uid;
 }
+
+char *pz_strdup_printf(const char *fmt, ...)
+{
+	va_list args;
+	char *p;
+	int len;
+
+	va_start(args, fmt);
+	len = vsnprintf(NULL, 0, fmt, args);
+	va_end(args);
+	if (len < 0)
+		pz_fatal("bad format '%s'", fmt);
+	p = xmalloc((size_t)len + 1);
+	va_start(args, fmt);
+	vsnprintf(p, (size_t)len + 1, fmt, args);
+	va_end(args);
+	return p;
+}

@@ -27,6 +27,10 @@ void pz_pool_cleanup(pz_pool *pool, void (*fn)(void *ctx), void *ctx);
 /* pz_pool_allocated - bytes handed out since create or clear (for tests). */
 size_t pz_pool_allocated(const pz_pool *pool);
 
+/* pz_strdup_printf - a malloc'd formatted string (for *error_r values the
+ * caller frees); never NULL. */
+char *pz_strdup_printf(const char *fmt, ...) PZ_PRINTF(1, 2);
+
 void pz_uid_array_init(pz_uid_array *arr, pz_pool *pool);
 void pz_uid_array_add(pz_uid_array *arr, uint32_t uid);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "pool.h"
 #include "settings.h"
 
 /* Every global key; documented in poczta.conf(5). */
@@ -121,20 +122,19 @@ static int check_one_of(const struct pz_conf_entry *e, size_t n, const char *key
 			const char *const *allowed, char **error_r)
 {
 	const struct pz_conf_entry *ent = pz_config_find(e, n, key);
+	char list[256] = "";
 	size_t i;
-	char buf[512];
 
 	if (ent == NULL)
 		return 0;
 	for (i = 0; allowed[i] != NULL; i++) {
 		if (strcmp(ent->value, allowed[i]) == 0)
 			return 0;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 i > 0 ? ", " : "", allowed[i]);
 	}
-	snprintf(buf, sizeof(buf), "%s:%u: bad value '%s' for '%s': expected %s%s%s%s%s",
-		 ent->file, ent->line, ent->value, key, allowed[0],
-		 allowed[1] ? ", " : "", allowed[1] ? allowed[1] : "",
-		 allowed[1] && allowed[2] ? ", " : "", allowed[1] && allowed[2] ? allowed[2] : "");
-	*error_r = strdup(buf);
+	*error_r = pz_strdup_printf("%s:%u: bad value '%s' for '%s': expected one of %s",
+				    ent->file, ent->line, ent->value, key, list);
 	return -1;
 }
 
@@ -142,7 +142,7 @@ static int check_one_of(const struct pz_conf_entry *e, size_t n, const char *key
 static int check_listener(const struct pz_conf_section *s, char **error_r)
 {
 	static const char *const tls_values[] = { "implicit", "no", NULL };
-	char where[256], buf[512];
+	char where[256];
 
 	snprintf(where, sizeof(where), "listener %s", s->name);
 	if (pz_config_check_keys(s->entries, s->n_entries, pz_listener_keys, where,
@@ -152,9 +152,8 @@ static int check_listener(const struct pz_conf_section *s, char **error_r)
 		return -1;
 	if (pz_config_find(s->entries, s->n_entries, "protocol") == NULL ||
 	    pz_config_find(s->entries, s->n_entries, "address") == NULL) {
-		snprintf(buf, sizeof(buf), "%s:%u: listener %s needs 'protocol' and 'address'",
-			 s->file, s->line, s->name);
-		*error_r = strdup(buf);
+		*error_r = pz_strdup_printf("%s:%u: listener %s needs 'protocol' and 'address'",
+					    s->file, s->line, s->name);
 		return -1;
 	}
 	return 0;
@@ -165,7 +164,6 @@ int pz_settings_check(const struct pz_config *cfg, char **error_r)
 	static const char *const plaintext_values[] = { "yes", "no", "loopback", NULL };
 	static const char *const tls_min_values[] = { "TLSv1.2", "TLSv1.3", NULL };
 	size_t i;
-	char buf[512];
 
 	if (pz_config_check_keys(cfg->globals, cfg->n_globals, pz_global_keys,
 				 "the global settings", error_r) < 0)
@@ -182,10 +180,9 @@ int pz_settings_check(const struct pz_config *cfg, char **error_r)
 			if (check_listener(s, error_r) < 0)
 				return -1;
 		} else if (strcmp(s->type, "module") != 0) {
-			snprintf(buf, sizeof(buf),
-				 "%s:%u: unknown section type '%s' (expected module or listener)",
-				 s->file, s->line, s->type);
-			*error_r = strdup(buf);
+			*error_r = pz_strdup_printf(
+				"%s:%u: unknown section type '%s' (expected module or listener)",
+				s->file, s->line, s->type);
 			return -1;
 		}
 	}
