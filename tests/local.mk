@@ -79,3 +79,6 @@ PY_LOG_COMPILER = /usr/bin/python3
 EXTRA_DIST += tests/integration/pzfixture.py
 TESTS += tests/integration/test-admin.sh tests/integration/test-daemon.py
 EXTRA_DIST += $(TESTS)
+
+# ---- fuzz targets: tests/fuzz/run.sh builds and runs them with clang
+EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/fuzz-config.c tests/fuzz/fuzz-passwd-file.c
