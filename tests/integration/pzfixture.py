@@ -20,6 +20,46 @@ MODDIR = os.path.join(BUILD, "tests", "moddir")
 RUN_USER = "nobody" if os.geteuid() == 0 else None
 
 
+def chown_run_user(path):
+    """Give a folder tree to the user connection processes run as."""
+    if RUN_USER:
+        import pwd
+        pw = pwd.getpwnam(RUN_USER)
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.chown(os.path.join(root, name), pw.pw_uid, pw.pw_gid)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+class Maildir:
+    """A mail root for the maildir module: one Maildir++ folder per user
+    under `root`, filled the way an external delivery agent would."""
+
+    counter = 0
+
+    def __init__(self, root):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        chown_run_user(root)
+
+    def conf(self):
+        return "module maildir {\n location = maildir:%s/%%u\n}\n" % self.root
+
+    def deliver(self, user, raw):
+        """Drop a message into USER's new/ (tmp/ then rename, as maildir
+        delivery does)."""
+        base = os.path.join(self.root, user)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(base, sub), exist_ok=True)
+        Maildir.counter += 1
+        name = "%d.M%dP%d.test" % (int(time.time()), Maildir.counter, os.getpid())
+        tmp = os.path.join(base, "tmp", name)
+        with open(tmp, "wb") as f:
+            f.write(raw)
+        os.rename(tmp, os.path.join(base, "new", name))
+        chown_run_user(base)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -1,0 +1,769 @@
+/* maildir-sync.c - bring a mailbox's index up to date with its files.
+ *
+ * The files are the truth: a file that appears in new/ or cur/ is a new
+ * message (its UID assigned here, in file name order), a file renamed with
+ * other flags changes the message's flags, a file that is gone is expunged.
+ * Other tools (an MDA, mutt, Dovecot) change the maildir without our lock,
+ * so we notice by looking:
+ *   - cheaply first: new/ and cur/ mtimes against those of the last scan.
+ *     A mtime within MAILDIR_SYNC_SECS of the scan is not trusted (another
+ *     change could land in the same timestamp tick), so the next sync
+ *     scans again;
+ *   - then by reading the directories, under the mailbox write lock.
+ *     readdir() may skip an entry renamed while it runs, so a scan is
+ *     repeated until the mtimes hold still, and a message is only expunged
+ *     when a second look confirms its file is gone.
+ */
+#include "maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SCAN_ATTEMPTS 4
+
+struct scan_ent {
+	char *name;
+	size_t base_len;
+	int in_new;
+	uint32_t uid;       /* from an imported uid list, or 0 */
+};
+
+struct sync_ctx {
+	struct maildir_mbox *mb;
+	pz_pool *pool;
+	struct maildir_hdr hdr;
+	unsigned int flags;
+	int scan_new, scan_cur;
+	int64_t start_ns;
+	struct stat st_new, st_cur;
+	int new_fd, cur_fd;
+
+	struct maildir_rec *recs;
+	unsigned char *seen;
+	size_t nrecs, recs_alloc, seen_alloc;
+	struct maildir_hash *map;
+
+	struct scan_ent *ents, *fresh;
+	size_t nents, ents_alloc, nfresh;
+	struct maildir_uidmap *uidmap;
+	int oom;
+};
+
+static int grow(void **arr, size_t *alloc, size_t need, size_t elem)
+{
+	size_t n = *alloc != 0 ? *alloc : 256;
+	void *p;
+
+	if (need <= *alloc)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / elem)
+			return -1;
+		n *= 2;
+	}
+	p = realloc(*arr, n * elem);
+	if (p == NULL)
+		return -1;
+	*arr = p;
+	*alloc = n;
+	return 0;
+}
+
+static int nomem(struct sync_ctx *ctx, pz_error *err)
+{
+	maildir_log(PZ_LOG_ERROR, "%s: out of memory while syncing",
+		    ctx->mb->paths.dir);
+	return maildir_error(ctx->mb->mu, err, PZ_ERR_TEMP, "Out of memory");
+}
+
+/* ---- records of the index */
+
+static int rec_add(void *_ctx, const struct maildir_rec *r)
+{
+	struct sync_ctx *ctx = _ctx;
+	struct maildir_rec *c;
+
+	if (grow((void **)&ctx->recs, &ctx->recs_alloc, ctx->nrecs + 1,
+		 sizeof(*ctx->recs)) < 0 ||
+	    grow((void **)&ctx->seen, &ctx->seen_alloc, ctx->nrecs + 1, 1) < 0) {
+		ctx->oom = 1;
+		return -1;
+	}
+	ctx->seen[ctx->nrecs] = 0;
+	c = &ctx->recs[ctx->nrecs];
+	*c = *r;
+	c->base = HOST->pool_strdup(ctx->pool, r->base);
+	c->fname = HOST->pool_strdup(ctx->pool, r->fname);
+	c->kw = r->kw != NULL ? HOST->pool_strdup(ctx->pool, r->kw) : NULL;
+	if (maildir_hash_put(ctx->map, c->base, strlen(c->base),
+			     (uint32_t)ctx->nrecs) < 0) {
+		ctx->oom = 1;
+		return -1;
+	}
+	ctx->nrecs++;
+	return 0;
+}
+
+static int recs_load(struct sync_ctx *ctx, pz_error *err)
+{
+	ctx->map = maildir_hash_new(ctx->scan_cur ? ctx->hdr.uidnext : 64);
+	if (ctx->map == NULL)
+		return nomem(ctx, err);
+	if (maildir_index_iter(ctx->mb, 1, UINT32_MAX, 0, !ctx->scan_cur,
+			       rec_add, ctx, err) < 0)
+		return -1;
+	return ctx->oom ? nomem(ctx, err) : 0;
+}
+
+/* ---- reading the directories */
+
+static int read_dir(struct sync_ctx *ctx, int fd, int in_new, pz_error *err)
+{
+	int dfd = dup(fd);
+	DIR *d;
+	struct dirent *de;
+
+	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return maildir_syserror(ctx->mb->mu, err, "opendir", ctx->mb->paths.dir);
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		struct scan_ent *e;
+
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+			continue;
+		if (grow((void **)&ctx->ents, &ctx->ents_alloc, ctx->nents + 1,
+			 sizeof(*ctx->ents)) < 0) {
+			closedir(d);
+			return nomem(ctx, err);
+		}
+		e = &ctx->ents[ctx->nents++];
+		e->name = HOST->pool_strdup(ctx->pool, de->d_name);
+		e->base_len = maildir_fname_base_len(e->name);
+		e->in_new = in_new;
+		e->uid = 0;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int stat_dirs(struct sync_ctx *ctx, struct stat *new_r, struct stat *cur_r,
+		     pz_error *err)
+{
+	if (fstat(ctx->new_fd, new_r) < 0 || fstat(ctx->cur_fd, cur_r) < 0)
+		return maildir_syserror(ctx->mb->mu, err, "fstat", ctx->mb->paths.dir);
+	return 0;
+}
+
+/* scan - list the directories until a listing saw no concurrent change */
+static int scan(struct sync_ctx *ctx, pz_error *err)
+{
+	struct stat new2, cur2;
+
+	for (int attempt = 0; attempt < SCAN_ATTEMPTS; attempt++) {
+		ctx->nents = 0;
+		if (stat_dirs(ctx, &ctx->st_new, &ctx->st_cur, err) < 0)
+			return -1;
+		if (ctx->scan_new && read_dir(ctx, ctx->new_fd, 1, err) < 0)
+			return -1;
+		if (ctx->scan_cur && read_dir(ctx, ctx->cur_fd, 0, err) < 0)
+			return -1;
+		if (stat_dirs(ctx, &new2, &cur2, err) < 0)
+			return -1;
+		if (maildir_st_mtime_ns(&new2) == maildir_st_mtime_ns(&ctx->st_new) &&
+		    maildir_st_mtime_ns(&cur2) == maildir_st_mtime_ns(&ctx->st_cur))
+			break;
+	}
+	return 0;
+}
+
+/* ---- applying what the directories say */
+
+static int dir_fd(struct sync_ctx *ctx, int in_new)
+{
+	return in_new ? ctx->new_fd : ctx->cur_fd;
+}
+
+/* move_to_cur - rename a file of new/ into cur/ with an info part */
+static char *move_to_cur(struct sync_ctx *ctx, const char *name)
+{
+	struct maildir_fname f;
+	char *dest;
+
+	maildir_fname_parse(name, &f);
+	dest = maildir_fname_build(ctx->pool, f.base, f.base_len, f.flags,
+				   f.kw_letters, f.unknown, f.tail);
+	if (renameat(ctx->new_fd, name, ctx->cur_fd, dest) < 0)
+		return NULL;
+	return dest;
+}
+
+/* rec_from_file - what a file name says about a known record */
+static int rec_apply_name(struct sync_ctx *ctx, struct maildir_rec *r,
+			  const char *name, int in_new, pz_error *err)
+{
+	struct maildir_fname f;
+	uint32_t flags;
+	char *kw;
+
+	maildir_fname_parse(name, &f);
+	flags = f.flags;
+	kw = maildir_kw_from_letters(ctx->pool, &ctx->mb->kw, f.kw_letters, r->kw);
+	if (flags == r->flags && maildir_kw_equal(kw, r->kw) &&
+	    in_new == r->in_new && strcmp(name, r->fname) == 0)
+		return 0;
+	if (flags != r->flags || !maildir_kw_equal(kw, r->kw))
+		r->modseq = ++ctx->hdr.highestmodseq;
+	r->flags = flags;
+	r->kw = kw;
+	r->fname = HOST->pool_strdup(ctx->pool, name);
+	r->in_new = in_new;
+	return maildir_index_update(ctx->mb, r, err);
+}
+
+/* same_inode - whether two directory entries are links to one file */
+static int same_inode(struct sync_ctx *ctx, const struct maildir_rec *r,
+		      const struct scan_ent *e)
+{
+	struct stat a, b;
+
+	return fstatat(dir_fd(ctx, r->in_new), r->fname, &a, 0) == 0 &&
+		fstatat(dir_fd(ctx, e->in_new), e->name, &b, 0) == 0 &&
+		a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+/* duplicate - a second file with a known base: a leftover link of the same
+ * file is removed, a different file gets a base of its own */
+static int duplicate(struct sync_ctx *ctx, struct maildir_rec *r,
+		     struct scan_ent *e, int *fresh_r)
+{
+	struct maildir_fname f;
+	char *base, *dest;
+
+	*fresh_r = 0;
+	if (same_inode(ctx, r, e)) {
+		if (unlinkat(dir_fd(ctx, e->in_new), e->name, 0) < 0 && errno != ENOENT)
+			return -1;
+		return 0;
+	}
+	maildir_fname_parse(e->name, &f);
+	base = maildir_unique_base(ctx->pool);
+	dest = f.has_info ? maildir_fname_build(ctx->pool, base, strlen(base),
+						f.flags, f.kw_letters, f.unknown,
+						f.tail) : base;
+	maildir_log(PZ_LOG_WARNING, "%s: duplicate file %s renamed to %s",
+		    ctx->mb->paths.dir, e->name, dest);
+	if (renameat(dir_fd(ctx, e->in_new), e->name, dir_fd(ctx, e->in_new),
+		     dest) < 0)
+		return -1;
+	e->name = dest;
+	e->base_len = maildir_fname_base_len(dest);
+	*fresh_r = 1;
+	return 0;
+}
+
+static int add_fresh(struct sync_ctx *ctx, struct scan_ent *e, pz_error *err)
+{
+	size_t alloc = ctx->nfresh;
+
+	/* fresh entries are few next to ents: keep them in their own array */
+	if (ctx->nfresh == 0 || (ctx->nfresh & (ctx->nfresh - 1)) == 0) {
+		size_t want = ctx->nfresh == 0 ? 16 : ctx->nfresh * 2;
+		alloc = ctx->nfresh;
+		if (grow((void **)&ctx->fresh, &alloc, want, sizeof(*ctx->fresh)) < 0)
+			return nomem(ctx, err);
+	}
+	ctx->fresh[ctx->nfresh++] = *e;
+	return 0;
+}
+
+static int match_entries(struct sync_ctx *ctx, pz_error *err)
+{
+	for (size_t i = 0; i < ctx->nents; i++) {
+		struct scan_ent *e = &ctx->ents[i];
+		uint32_t ri;
+		int fresh;
+
+		if (!maildir_hash_get(ctx->map, e->name, e->base_len, &ri)) {
+			int ret = 1;
+			struct maildir_rec r;
+
+			/* only new/ records were loaded: ask for the others */
+			if (!ctx->scan_cur) {
+				char *base = HOST->pool_strndup(ctx->pool, e->name,
+								e->base_len);
+				ret = maildir_index_get_by_base(ctx->mb, base,
+								ctx->pool, &r, err);
+				if (ret < 0)
+					return -1;
+				if (ret == 0 && rec_add(ctx, &r) < 0)
+					return nomem(ctx, err);
+				ri = (uint32_t)ctx->nrecs - 1;
+			}
+			if (ret > 0) {
+				if (add_fresh(ctx, e, err) < 0)
+					return -1;
+				continue;
+			}
+		}
+		if (ctx->seen[ri]) {
+			if (duplicate(ctx, &ctx->recs[ri], e, &fresh) < 0)
+				return maildir_syserror(ctx->mb->mu, err, "rename",
+							e->name);
+			if (fresh && add_fresh(ctx, e, err) < 0)
+				return -1;
+			continue;
+		}
+		ctx->seen[ri] = 1;
+		if (rec_apply_name(ctx, &ctx->recs[ri], e->name, e->in_new, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* confirm_missing - look once more for files of records not seen; the
+ * ones still missing are expunged */
+static int confirm_missing(struct sync_ctx *ctx, pz_error *err)
+{
+	size_t missing = 0;
+
+	for (size_t i = 0; i < ctx->nrecs; i++)
+		missing += !ctx->seen[i];
+	if (missing == 0)
+		return 0;
+	ctx->nents = 0;
+	if (read_dir(ctx, ctx->new_fd, 1, err) < 0 ||
+	    read_dir(ctx, ctx->cur_fd, 0, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ctx->nents; i++) {
+		struct scan_ent *e = &ctx->ents[i];
+		uint32_t ri;
+
+		if (maildir_hash_get(ctx->map, e->name, e->base_len, &ri) &&
+		    !ctx->seen[ri]) {
+			ctx->seen[ri] = 1;
+			if (rec_apply_name(ctx, &ctx->recs[ri], e->name, e->in_new,
+					   err) < 0)
+				return -1;
+		}
+	}
+	for (size_t i = 0; i < ctx->nrecs; i++) {
+		/* maildirsize is the remover's to update (Maildir++) */
+		if (!ctx->seen[i] &&
+		    maildir_index_expunge(ctx->mb, ctx->recs[i].uid,
+					  ++ctx->hdr.highestmodseq, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int cmp_fresh(const void *a, const void *b)
+{
+	const struct scan_ent *x = a, *y = b;
+
+	if (x->uid != y->uid) {
+		if (x->uid == 0 || y->uid == 0)
+			return x->uid == 0 ? 1 : -1;
+		return x->uid < y->uid ? -1 : 1;
+	}
+	return strcmp(x->name, y->name);
+}
+
+/* index_fresh - give a new file its UID and record */
+static int index_fresh(struct sync_ctx *ctx, struct scan_ent *e, uint32_t uid,
+		       pz_error *err)
+{
+	struct maildir_rec r = { 0 };
+	struct maildir_fname f;
+	struct stat st;
+	int fd = dir_fd(ctx, e->in_new);
+
+	if (fstatat(fd, e->name, &st, 0) < 0)
+		return errno == ENOENT ? 0 : maildir_syserror(ctx->mb->mu, err,
+							       "stat", e->name);
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	maildir_fname_parse(e->name, &f);
+	r.psize = f.has_psize ? f.psize : (uint64_t)st.st_size;
+	r.vsize = f.vsize;
+	if (!f.has_vsize) {
+		int mfd = openat(fd, e->name, O_RDONLY | O_CLOEXEC);
+		if (mfd < 0)
+			return errno == ENOENT ? 0 : maildir_syserror(ctx->mb->mu,
+					err, "open", e->name);
+		if (maildir_file_vsize(mfd, &r.psize, &r.vsize) < 0) {
+			close(mfd);
+			return maildir_syserror(ctx->mb->mu, err, "read", e->name);
+		}
+		close(mfd);
+	}
+	r.fname = e->name;
+	r.in_new = e->in_new;
+	if (e->in_new && (ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0) {
+		char *dest = move_to_cur(ctx, e->name);
+		if (dest != NULL) {
+			r.fname = dest;
+			r.in_new = 0;
+		} else if (errno == ENOENT) {
+			return 0;
+		}
+	}
+	r.uid = uid;
+	r.base = HOST->pool_strndup(ctx->pool, e->name, e->base_len);
+	r.flags = f.flags;
+	r.kw = maildir_kw_from_letters(ctx->pool, &ctx->mb->kw, f.kw_letters, NULL);
+	r.modseq = ++ctx->hdr.highestmodseq;
+	r.idate = st.st_mtim.tv_sec;
+	r.idate_tz = 0;
+	if (maildir_index_insert(ctx->mb, &r, err) < 0)
+		return -1;
+	if (uid >= ctx->hdr.uidnext)
+		ctx->hdr.uidnext = uid + 1;
+	return 0;
+}
+
+static int index_all_fresh(struct sync_ctx *ctx, pz_error *err)
+{
+	uint32_t prev = 0;
+
+	if (ctx->uidmap != NULL) {
+		for (size_t i = 0; i < ctx->nfresh; i++) {
+			struct scan_ent *e = &ctx->fresh[i];
+			e->uid = maildir_uidmap_lookup(ctx->uidmap, e->name, e->base_len);
+		}
+	}
+	if (ctx->nfresh == 0)
+		return 0;
+	qsort(ctx->fresh, ctx->nfresh, sizeof(*ctx->fresh), cmp_fresh);
+	for (size_t i = 0; i < ctx->nfresh; i++) {
+		struct scan_ent *e = &ctx->fresh[i];
+		uint32_t uid = e->uid;
+
+		/* an imported UID is used once, and only below UIDNEXT */
+		if (uid == 0 || uid == prev || uid >= ctx->hdr.uidnext)
+			uid = ctx->hdr.uidnext;
+		else
+			prev = uid;
+		if (uid == UINT32_MAX)
+			return maildir_error(ctx->mb->mu, err, PZ_ERR_PERM,
+					     "Mailbox has run out of UIDs");
+		if (index_fresh(ctx, e, uid, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* move_known_new - RW sessions move files that stay in new/ to cur/ */
+static int move_known_new(struct sync_ctx *ctx, pz_error *err)
+{
+	for (size_t i = 0; i < ctx->nrecs; i++) {
+		struct maildir_rec *r = &ctx->recs[i];
+		char *dest;
+
+		if (!ctx->seen[i] || !r->in_new)
+			continue;
+		dest = move_to_cur(ctx, r->fname);
+		if (dest == NULL)
+			continue; /* changed under us: the next sync sees it */
+		r->fname = dest;
+		r->in_new = 0;
+		if (maildir_index_update(ctx->mb, r, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void clean_tmp(struct sync_ctx *ctx)
+{
+	char *tmp = maildir_path(ctx->pool, ctx->mb->paths.dir, "tmp", NULL);
+	time_t now = time(NULL);
+	int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	ctx->hdr.tmp_cleaned = now;
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode) && st.st_ctime < now - MAILDIR_TMP_STALE_SECS &&
+		    st.st_mtime < now - MAILDIR_TMP_STALE_SECS)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+static int trusted(struct sync_ctx *ctx, const struct stat *st)
+{
+	return maildir_st_mtime_ns(st) + (int64_t)MAILDIR_SYNC_SECS * 1000000000 <
+		ctx->start_ns;
+}
+
+static int has_new_recs(void *ctx, const struct maildir_rec *r)
+{
+	*(int *)ctx = 1;
+	return 1;
+}
+
+/* decide - which directories need a scan, under the lock */
+static int decide(struct sync_ctx *ctx, pz_error *err)
+{
+	int force = (ctx->flags & MAILDIR_SYNC_FORCE) != 0;
+	int pending_new = 0;
+
+	if (stat_dirs(ctx, &ctx->st_new, &ctx->st_cur, err) < 0)
+		return -1;
+	ctx->scan_new = force || !ctx->hdr.new_trusted ||
+		maildir_st_mtime_ns(&ctx->st_new) != ctx->hdr.new_mtime_ns;
+	ctx->scan_cur = force || !ctx->hdr.cur_trusted ||
+		maildir_st_mtime_ns(&ctx->st_cur) != ctx->hdr.cur_mtime_ns;
+	if (!ctx->scan_new && (ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0) {
+		if (maildir_index_iter(ctx->mb, 0, 0, 0, 1, has_new_recs,
+				       &pending_new, err) < 0)
+			return -1;
+		ctx->scan_new = pending_new;
+	}
+	return 0;
+}
+
+/* sync_scan - scan what decide() chose and apply it to the index */
+static int sync_scan(struct sync_ctx *ctx, pz_error *err)
+{
+	size_t missing = 0;
+
+	if (recs_load(ctx, err) < 0 || scan(ctx, err) < 0 ||
+	    match_entries(ctx, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ctx->nrecs; i++)
+		missing += !ctx->seen[i];
+	if (missing > 0 && !ctx->scan_cur) {
+		/* a file left new/: only a full scan tells where to */
+		ctx->scan_new = ctx->scan_cur = 1;
+		ctx->nfresh = 0;
+		ctx->nrecs = 0;
+		maildir_hash_free(&ctx->map);
+		return sync_scan(ctx, err);
+	}
+	if (confirm_missing(ctx, err) < 0 || index_all_fresh(ctx, err) < 0)
+		return -1;
+	if ((ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0 && move_known_new(ctx, err) < 0)
+		return -1;
+	if (ctx->scan_new) {
+		ctx->hdr.new_mtime_ns = maildir_st_mtime_ns(&ctx->st_new);
+		ctx->hdr.new_trusted = trusted(ctx, &ctx->st_new);
+	}
+	if (ctx->scan_cur) {
+		ctx->hdr.cur_mtime_ns = maildir_st_mtime_ns(&ctx->st_cur);
+		ctx->hdr.cur_trusted = trusted(ctx, &ctx->st_cur);
+	}
+	return 0;
+}
+
+static int sync_locked(struct sync_ctx *ctx, pz_error *err)
+{
+	struct maildir_mbox *mb = ctx->mb;
+
+	if (maildir_index_hdr_get(mb, &ctx->hdr, err) < 0)
+		return -1;
+	if (ctx->hdr.uidvalidity == 0) {
+		/* a new index: keep the UIDs another server gave */
+		if (maildir_uidlist_read(mb, ctx->pool, &ctx->uidmap) == 0) {
+			ctx->hdr.uidvalidity = maildir_uidmap_uidvalidity(ctx->uidmap);
+			ctx->hdr.uidnext = maildir_uidmap_uidnext(ctx->uidmap);
+		} else {
+			ctx->hdr.uidvalidity = maildir_uidvalidity_next(mb->mu);
+		}
+		if (ctx->hdr.uidnext == 0)
+			ctx->hdr.uidnext = 1;
+		ctx->hdr.first_recent_uid = ctx->hdr.uidnext;
+		ctx->flags |= MAILDIR_SYNC_FORCE;
+	}
+	if (maildir_index_keywords_load(mb, err) < 0 ||
+	    maildir_keywords_sync_file(mb, &ctx->hdr, err) < 0 ||
+	    decide(ctx, err) < 0)
+		return -1;
+	if ((ctx->scan_new || ctx->scan_cur) && sync_scan(ctx, err) < 0)
+		return -1;
+	if (ctx->hdr.tmp_cleaned + MAILDIR_TMP_CLEAN_INTERVAL < time(NULL)) {
+		struct maildir_hdr h;
+
+		clean_tmp(ctx);
+		if (maildir_index_hdr_set(mb, &ctx->hdr, err) < 0 ||
+		    maildir_index_prune_expunged(mb, err) < 0 ||
+		    maildir_index_hdr_get(mb, &h, err) < 0)
+			return -1;
+		ctx->hdr.expunge_floor = h.expunge_floor;
+	}
+	return maildir_index_hdr_set(mb, &ctx->hdr, err);
+}
+
+/* quick_check - 1 when the directories may have changed since the index
+ * last looked (or files wait in new/ for a session that moves them), 0
+ * when not; without the lock */
+static int quick_check(struct sync_ctx *ctx, pz_error *err)
+{
+	struct stat st_new, st_cur;
+	int pending_new = 0;
+
+	if (maildir_index_hdr_get(ctx->mb, &ctx->hdr, err) < 0)
+		return -1;
+	if (ctx->hdr.uidvalidity == 0 || !ctx->hdr.new_trusted ||
+	    !ctx->hdr.cur_trusted)
+		return 1;
+	if (stat_dirs(ctx, &st_new, &st_cur, err) < 0)
+		return -1;
+	if (maildir_st_mtime_ns(&st_new) != ctx->hdr.new_mtime_ns ||
+	    maildir_st_mtime_ns(&st_cur) != ctx->hdr.cur_mtime_ns)
+		return 1;
+	if ((ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0 &&
+	    maildir_index_iter(ctx->mb, 0, 0, 0, 1, has_new_recs, &pending_new,
+			       err) < 0)
+		return -1;
+	return pending_new;
+}
+
+static int open_dirs(struct sync_ctx *ctx, pz_error *err)
+{
+	char *p = maildir_path(ctx->pool, ctx->mb->paths.dir, "new", NULL);
+
+	ctx->new_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->new_fd >= 0) {
+		p = maildir_path(ctx->pool, ctx->mb->paths.dir, "cur", NULL);
+		ctx->cur_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (ctx->new_fd < 0 || ctx->cur_fd < 0) {
+		if (errno == ENOENT)
+			return maildir_error(ctx->mb->mu, err, PZ_ERR_NOT_FOUND,
+					     "Mailbox does not exist: %s",
+					     ctx->mb->paths.name);
+		return maildir_syserror(ctx->mb->mu, err, "open", p);
+	}
+	return 0;
+}
+
+static void sync_ctx_free(struct sync_ctx *ctx)
+{
+	if (ctx->new_fd >= 0)
+		close(ctx->new_fd);
+	if (ctx->cur_fd >= 0)
+		close(ctx->cur_fd);
+	maildir_hash_free(&ctx->map);
+	free(ctx->recs);
+	free(ctx->seen);
+	free(ctx->ents);
+	free(ctx->fresh);
+	HOST->pool_destroy(&ctx->pool);
+}
+
+int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err)
+{
+	struct sync_ctx ctx = {
+		.mb = mb, .flags = flags | mb->sync_flags, .new_fd = -1, .cur_fd = -1,
+	};
+	int locked = (flags & MAILDIR_SYNC_LOCKED) != 0, ret;
+
+	ctx.pool = HOST->pool_create("maildir sync");
+	ctx.start_ns = maildir_now_ns();
+	ret = open_dirs(&ctx, err);
+	if (ret == 0 && !locked && (ctx.flags & MAILDIR_SYNC_FORCE) == 0)
+		ret = quick_check(&ctx, err);
+	else if (ret == 0)
+		ret = 1;
+	if (ret <= 0) {
+		sync_ctx_free(&ctx);
+		return ret;
+	}
+	if (!locked && maildir_index_begin(mb, 1, err) < 0) {
+		sync_ctx_free(&ctx);
+		return -1;
+	}
+	ret = sync_locked(&ctx, err);
+	if (!locked) {
+		if (ret < 0)
+			maildir_index_rollback(mb);
+		else
+			ret = maildir_index_commit(mb, err);
+	}
+	sync_ctx_free(&ctx);
+	return ret;
+}
+
+/* ---- finding a message's file after another tool renamed it */
+
+static int find_in(const char *dir, const char *base, size_t blen, pz_pool *pool,
+		   char **fname_r)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (maildir_fname_base_len(de->d_name) == blen &&
+		    memcmp(de->d_name, base, blen) == 0) {
+			*fname_r = HOST->pool_strdup(pool, de->d_name);
+			closedir(d);
+			return 1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int maildir_sync_find_file(struct maildir_mbox *mb, const char *base,
+			   pz_pool *pool, char **fname_r, int *in_new_r,
+			   pz_error *err)
+{
+	size_t blen = strlen(base);
+
+	for (int in_new = 0; in_new <= 1; in_new++) {
+		char *dir = maildir_path(pool, mb->paths.dir, in_new ? "new" : "cur",
+					 NULL);
+		int ret = find_in(dir, base, blen, pool, fname_r);
+
+		if (ret < 0)
+			return maildir_syserror(mb->mu, err, "opendir", dir);
+		if (ret > 0) {
+			*in_new_r = in_new;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int maildir_open_rec(struct maildir_mbox *mb, struct maildir_rec *r,
+		     pz_pool *pool, pz_error *err)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		char *path = maildir_path(pool, mb->paths.dir,
+					  r->in_new ? "new" : "cur", r->fname);
+		int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT)
+			return maildir_syserror(mb->mu, err, "open", path);
+		ret = maildir_sync_find_file(mb, r->base, pool, &r->fname, &r->in_new,
+					     err);
+		if (ret < 0)
+			return -1;
+		if (ret > 0)
+			break;
+	}
+	return maildir_error(mb->mu, err, PZ_ERR_NOT_FOUND,
+			     "Message was expunged");
+}
