@@ -87,4 +87,10 @@ const char *pz_config_value(const struct pz_conf_entry *entries, size_t n,
 /* pz_config_dump - print cfg as text that parses back to the same entries. */
 void pz_config_dump(const struct pz_config *cfg, FILE *out);
 
+/* pz_config_resolve_paths - relative PZ_CONF_PATH values of `entries`
+ * become absolute, relative to the folder of the file that holds them.
+ * -1 without memory. */
+int pz_config_resolve_paths(struct pz_conf_entry *entries, size_t n,
+			    const struct pz_config_key *schema);
+
 #endif

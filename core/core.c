@@ -6,8 +6,51 @@
 #include <string.h>
 #include "core.h"
 #include "log.h"
+#include "pool.h"
 #include "registry.h"
 #include "settings.h"
+
+/* check_providers - when protocols are loaded, every name in `auth` must
+ * be a loaded auth backend; when storage modules are loaded, `storage` must
+ * name one of them. */
+static int check_providers(const struct pz_config *cfg, char **error_r)
+{
+	const struct pz_conf_entry *e;
+	char list[1024], *save = NULL, *name;
+	int protocols = 0, storages = 0;
+	size_t i;
+
+	for (i = 0; i < pz_module_count; i++) {
+		protocols += pz_modules[i]->protocol != NULL;
+		storages += pz_modules[i]->storage != NULL;
+	}
+	if (storages > 0 && pz_storage_by_name(pz_setting("storage")) == NULL) {
+		e = pz_config_find(cfg->globals, cfg->n_globals, "storage");
+		*error_r = e != NULL ?
+			pz_strdup_printf("%s:%u: storage '%s' is not provided by any loaded module",
+					 e->file, e->line, e->value) :
+			pz_strdup_printf("%s: storage '%s' (the default) is not provided by any "
+					 "loaded module", cfg->path, pz_setting("storage"));
+		return -1;
+	}
+	if (protocols == 0)
+		return 0;
+	snprintf(list, sizeof(list), "%s", pz_setting("auth"));
+	for (name = strtok_r(list, " \t,", &save); name != NULL; name = strtok_r(NULL, " \t,", &save)) {
+		if (pz_auth_by_name(name) != NULL)
+			continue;
+		e = pz_config_find(cfg->globals, cfg->n_globals, "auth");
+		*error_r = e != NULL ?
+			pz_strdup_printf("%s:%u: auth backend '%s' is not provided by any loaded "
+					 "module (add a 'module %s { }' section)",
+					 e->file, e->line, name, name) :
+			pz_strdup_printf("%s: auth backend '%s' (the default) is not provided by any "
+					 "loaded module (add a 'module %s { }' section)",
+					 cfg->path, name, name);
+		return -1;
+	}
+	return 0;
+}
 
 int pz_core_load(const char *config_path, char **error_r)
 {
@@ -23,6 +66,10 @@ int pz_core_load(const char *config_path, char **error_r)
 	if (pz_modules_load_config(cfg, error_r) < 0) {
 		pz_settings_set(NULL);
 		pz_config_free(&cfg);
+		return -1;
+	}
+	if (check_providers(cfg, error_r) < 0) {
+		pz_core_unload();
 		return -1;
 	}
 	return 0;

@@ -52,6 +52,74 @@ static int listener_tls(const struct pz_conf_section *s, SSL_CTX **ctx_r, char *
 	return 0;
 }
 
+/* split_host_port - "1.2.3.4:143", "[::1]:143", "*:143" into host and port. */
+static int split_host_port(const char *addr, char *host, size_t hsize, char *port,
+			   size_t psize)
+{
+	const char *colon;
+	size_t hlen;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (end == NULL || end[1] != ':')
+			return -1;
+		hlen = (size_t)(end - addr - 1);
+		if (hlen >= hsize)
+			return -1;
+		memcpy(host, addr + 1, hlen);
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL || strchr(addr, ':') != colon)
+			return -1;
+		hlen = (size_t)(colon - addr);
+		if (hlen >= hsize)
+			return -1;
+		memcpy(host, addr, hlen);
+	}
+	host[hlen] = '\0';
+	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= psize ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -1;
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+/* address_check - the syntax of one address, before anything binds. */
+static int address_check(const struct pz_conf_section *s, const char *addr, char **error_r)
+{
+	char host[256], port[16];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	int r;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		if (addr[5] != '/' || strlen(addr + 5) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			*error_r = pz_strdup_printf("%s:%u: listener %s: unix socket '%s' must be an "
+						    "absolute path under 108 bytes", s->file, s->line,
+						    s->name, addr + 5);
+			return -1;
+		}
+		return 0;
+	}
+	if (split_host_port(addr, host, sizeof(host), port, sizeof(port)) < 0) {
+		*error_r = pz_strdup_printf("%s:%u: listener %s: bad address '%s' (expected HOST:PORT, "
+					    "[IPv6]:PORT, *:PORT or unix:PATH)", s->file, s->line,
+					    s->name, addr);
+		return -1;
+	}
+	r = getaddrinfo(strcmp(host, "*") == 0 ? "0.0.0.0" : host, port, &hints, &ai);
+	if (r != 0) {
+		*error_r = pz_strdup_printf("%s:%u: listener %s: bad address '%s': %s", s->file,
+					    s->line, s->name, addr, gai_strerror(r));
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
 /* add_section - the listeners of one section, one per address. */
 static int add_section(const struct pz_conf_section *s, struct pz_listener **ls,
 		       size_t *n, char **error_r)
@@ -89,6 +157,12 @@ static int add_section(const struct pz_conf_section *s, struct pz_listener **ls,
 	snprintf(addrs, sizeof(addrs), "%s", sect_value(s, "address"));
 	for (a = strtok_r(addrs, " \t,", &save); a != NULL; a = strtok_r(NULL, " \t,", &save)) {
 		struct pz_listener *l;
+
+		if (address_check(s, a, error_r) < 0) {
+			if (ctx != NULL && first)
+				SSL_CTX_free(ctx);
+			return -1;
+		}
 
 		*ls = realloc(*ls, (*n + 1) * sizeof(**ls));
 		if (*ls == NULL)
@@ -156,40 +230,6 @@ static int bind_unix(struct pz_listener *l, const char *path, char **error_r)
 		return -1;
 	}
 	l->fd = fd;
-	return 0;
-}
-
-/* split_host_port - "1.2.3.4:143", "[::1]:143", "*:143" into host and port. */
-static int split_host_port(const char *addr, char *host, size_t hsize, char *port,
-			   size_t psize)
-{
-	const char *colon;
-	size_t hlen;
-
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-
-		if (end == NULL || end[1] != ':')
-			return -1;
-		hlen = (size_t)(end - addr - 1);
-		if (hlen >= hsize)
-			return -1;
-		memcpy(host, addr + 1, hlen);
-		colon = end + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (colon == NULL || strchr(addr, ':') != colon)
-			return -1;
-		hlen = (size_t)(colon - addr);
-		if (hlen >= hsize)
-			return -1;
-		memcpy(host, addr, hlen);
-	}
-	host[hlen] = '\0';
-	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= psize ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return -1;
-	strcpy(port, colon + 1);
 	return 0;
 }
 

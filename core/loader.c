@@ -238,6 +238,10 @@ static int check_module_section(struct pz_module *mod, char **error_r)
 		if (pz_config_check_keys(e, 1, schema, where, error_r) < 0)
 			return -1;
 	}
+	/* the section belongs to the config this process owns */
+	if (pz_config_resolve_paths(((struct pz_conf_section *)s)->entries, s->n_entries,
+				    schema) < 0)
+		pz_fatal("out of memory");
 	return 0;
 }
 

@@ -3,7 +3,7 @@ noinst_LTLIBRARIES += core/libpzcore.la
 core_libpzcore_la_SOURCES = \
 	core/auth.c core/auth.h \
 	core/base64.c core/base64.h \
-	core/config.c core/config.h \
+	core/config.c core/config.h core/config-private.h core/config-value.c \
 	core/config-core.h \
 	core/conn.c core/conn.h \
 	core/core.c core/core.h \

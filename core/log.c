@@ -128,3 +128,20 @@ void pz_fatal(const char *fmt, ...)
 	va_end(args);
 	_exit(75); /* EX_TEMPFAIL: whatever was in progress can be retried */
 }
+
+int pz_log_facility(const char *name)
+{
+	static const struct { const char *name; int facility; } map[] = {
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(map[i].name, name) == 0)
+			return map[i].facility;
+	}
+	return -1;
+}

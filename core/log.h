@@ -13,6 +13,9 @@
  * `facility` (e.g. LOG_MAIL). */
 void pz_log_open(int to_stderr, int facility);
 void pz_log_set_debug(int debug);
+/* pz_log_facility - the syslog facility called `name` ("mail", "local0"
+ * ...), or -1. */
+int pz_log_facility(const char *name);
 /* pz_log_set_client - context for this process's lines (NULL clears). */
 void pz_log_set_client(const char *peer);
 void pz_log_set_user(const char *user);

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include "core.h"
 #include "log.h"
@@ -25,24 +24,6 @@ static void usage(FILE *out)
 		"  -n, --print         print the effective configuration and exit\n"
 		"  -V, --version       print the version and the module ABI version\n"
 		"  -h, --help          this text\n", PZ_SYSCONFDIR);
-}
-
-/* facility_by_name - syslog facility for `log_facility`. */
-static int facility_by_name(const char *name)
-{
-	static const struct { const char *name; int facility; } map[] = {
-		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
-		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
-		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
-		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (strcasecmp(map[i].name, name) == 0)
-			return map[i].facility;
-	}
-	return LOG_MAIL;
 }
 
 /* print_value - one "key = value" line, quoted when needed. */
@@ -101,27 +82,6 @@ static void print_config(void)
 	}
 }
 
-/* daemonize - detach from the terminal. */
-static void daemonize(void)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0)
-		pz_fatal("fork: %m");
-	if (pid > 0)
-		_exit(0);
-	setsid();
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -171,9 +131,5 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	pz_log_set_debug(pz_setting_bool("log_debug"));
-	if (!foreground) {
-		daemonize();
-		pz_log_open(0, facility_by_name(pz_setting("log_facility")));
-	}
-	return pz_master_run(config_path);
+	return pz_master_run(config_path, !foreground);
 }

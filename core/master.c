@@ -343,7 +343,30 @@ static void write_pid_file(void)
 	fclose(f);
 }
 
-int pz_master_run(const char *config_path)
+/* detach - into the background: the parent exits 0, the child leaves the
+ * terminal and logs to syslog. */
+static void detach(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		pz_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	pz_log_open(0, pz_log_facility(pz_setting("log_facility")));
+}
+
+int pz_master_run(const char *config_path, int detach_after_bind)
 {
 	char *err = NULL;
 	struct pollfd *pfds = NULL;
@@ -355,6 +378,8 @@ int pz_master_run(const char *config_path)
 		pz_log(PZ_LOG_FATAL, "%s", err);
 		return 1;
 	}
+	if (detach_after_bind)
+		detach();
 	if (pz_penalty_init() < 0) {
 		pz_log(PZ_LOG_FATAL, "cannot map the failed-login table: %s", strerror(errno));
 		return 1;

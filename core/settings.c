@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "log.h"
 #include "pool.h"
 #include "settings.h"
 
@@ -159,7 +160,7 @@ static int check_listener(const struct pz_conf_section *s, char **error_r)
 	return 0;
 }
 
-int pz_settings_check(const struct pz_config *cfg, char **error_r)
+int pz_settings_check(struct pz_config *cfg, char **error_r)
 {
 	static const char *const plaintext_values[] = { "yes", "no", "loopback", NULL };
 	static const char *const tls_min_values[] = { "TLSv1.2", "TLSv1.3", NULL };
@@ -168,17 +169,32 @@ int pz_settings_check(const struct pz_config *cfg, char **error_r)
 	if (pz_config_check_keys(cfg->globals, cfg->n_globals, pz_global_keys,
 				 "the global settings", error_r) < 0)
 		return -1;
+	if (pz_config_resolve_paths(cfg->globals, cfg->n_globals, pz_global_keys) < 0)
+		pz_fatal("out of memory");
+	{
+		const struct pz_conf_entry *f = pz_config_find(cfg->globals, cfg->n_globals,
+							       "log_facility");
+
+		if (f != NULL && pz_log_facility(f->value) < 0) {
+			*error_r = pz_strdup_printf("%s:%u: bad value '%s' for 'log_facility': "
+						    "expected mail, daemon, user or local0 to local7",
+						    f->file, f->line, f->value);
+			return -1;
+		}
+	}
 	if (check_one_of(cfg->globals, cfg->n_globals, "auth_allow_plaintext",
 			 plaintext_values, error_r) < 0 ||
 	    check_one_of(cfg->globals, cfg->n_globals, "ssl_min_protocol",
 			 tls_min_values, error_r) < 0)
 		return -1;
 	for (i = 0; i < cfg->n_sections; i++) {
-		const struct pz_conf_section *s = &cfg->sections[i];
+		struct pz_conf_section *s = &cfg->sections[i];
 
 		if (strcmp(s->type, "listener") == 0) {
 			if (check_listener(s, error_r) < 0)
 				return -1;
+			if (pz_config_resolve_paths(s->entries, s->n_entries, pz_listener_keys) < 0)
+				pz_fatal("out of memory");
 		} else if (strcmp(s->type, "module") != 0) {
 			*error_r = pz_strdup_printf(
 				"%s:%u: unknown section type '%s' (expected module or listener)",

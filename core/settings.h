@@ -20,8 +20,9 @@ int64_t pz_setting_int(const char *key);
 int pz_setting_bool(const char *key);
 uint64_t pz_setting_duration_ms(const char *key);
 
-/* pz_settings_check - check globals and every section's core keys; module
- * sections are checked by the loader against each module's schema. */
-int pz_settings_check(const struct pz_config *cfg, char **error_r);
+/* pz_settings_check - check globals and every section's core keys, and
+ * make their relative paths absolute; module sections are checked by the
+ * loader against each module's schema. */
+int pz_settings_check(struct pz_config *cfg, char **error_r);
 
 #endif

@@ -80,45 +80,58 @@ static void append(pz_pool *pool, char **out, size_t *len, size_t *cap,
 	(*out)[*len] = '\0';
 }
 
-char *pz_user_expand(pz_user *u, pz_pool *pool, const char *tmpl)
+/* expand - append `tmpl` with its variables to out; `home` is the home to
+ * use for ~ and %h, or NULL inside the home itself (no recursion). */
+static void expand(pz_user *u, pz_pool *pool, const char *tmpl, const char *home,
+		   char **out, size_t *len, size_t *cap)
 {
 	const char *at = strchr(u->name, '@');
-	const char *home = pz_user_get(u, "home");
-	char *out = NULL;
-	size_t len = 0, cap = 0;
 	const char *p;
 
-	append(pool, &out, &len, &cap, "", 0);
-	if (tmpl[0] == '~' && (tmpl[1] == '/' || tmpl[1] == '\0') && home != NULL) {
-		append(pool, &out, &len, &cap, home, strlen(home));
+	if (home != NULL && tmpl[0] == '~' && (tmpl[1] == '/' || tmpl[1] == '\0')) {
+		expand(u, pool, home, NULL, out, len, cap);
 		tmpl++;
 	}
 	for (p = tmpl; *p != '\0'; p++) {
 		if (*p != '%' || p[1] == '\0') {
-			append(pool, &out, &len, &cap, p, 1);
+			append(pool, out, len, cap, p, 1);
 			continue;
 		}
 		p++;
 		switch (*p) {
 		case 'u':
-			append(pool, &out, &len, &cap, u->name, strlen(u->name));
+			append(pool, out, len, cap, u->name, strlen(u->name));
 			break;
 		case 'n':
-			append(pool, &out, &len, &cap, u->name,
+			append(pool, out, len, cap, u->name,
 			       at != NULL ? (size_t)(at - u->name) : strlen(u->name));
 			break;
 		case 'd':
 			if (at != NULL)
-				append(pool, &out, &len, &cap, at + 1, strlen(at + 1));
+				append(pool, out, len, cap, at + 1, strlen(at + 1));
 			break;
 		case 'h':
 			if (home != NULL)
-				append(pool, &out, &len, &cap, home, strlen(home));
+				expand(u, pool, home, NULL, out, len, cap);
+			break;
+		case '%':
+			append(pool, out, len, cap, "%", 1);
 			break;
 		default:
-			append(pool, &out, &len, &cap, p - 1, 2);
+			append(pool, out, len, cap, p - 1, 2);
 			break;
 		}
 	}
+}
+
+/* pz_user_expand - %u %n %d %h %% and a leading ~; the home may itself
+ * hold %u, %n and %d (e.g. default_home = /var/mail/%u). */
+char *pz_user_expand(pz_user *u, pz_pool *pool, const char *tmpl)
+{
+	char *out = NULL;
+	size_t len = 0, cap = 0;
+
+	append(pool, &out, &len, &cap, "", 0);
+	expand(u, pool, tmpl, pz_user_get(u, "home"), &out, &len, &cap);
 	return out;
 }

@@ -46,7 +46,7 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OPENSSL_CFLAGS)
 UNIT_LDADD = core/libpzcore.la $(CMOCKA_LIBS)
 UNIT_TESTS = tests/unit/test-config tests/unit/test-pool tests/unit/test-conn \
 	tests/unit/test-loader tests/unit/test-privdrop tests/unit/test-auth \
-	tests/unit/test-passwd-file
+	tests/unit/test-passwd-file tests/unit/test-user
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 tests_unit_test_config_SOURCES = tests/unit/test-config.c
@@ -68,6 +68,9 @@ tests_unit_test_passwd_file_SOURCES = tests/unit/test-passwd-file.c \
 	modules/passwd-file/pwfile.c modules/passwd-file/pwfile.h
 tests_unit_test_passwd_file_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_passwd_file_LDADD = $(CMOCKA_LIBS) $(CRYPT_LIBS)
+tests_unit_test_user_SOURCES = tests/unit/test-user.c
+tests_unit_test_user_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_user_LDADD = $(UNIT_LDADD)
 tests_unit_test_auth_SOURCES = tests/unit/test-auth.c
 tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_auth_LDADD = $(UNIT_LDADD) $(CRYPT_LIBS)

@@ -15,7 +15,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
  -I$TOP/sdk/include -I$TOP/core"
 
 TARGETS="
-fuzz-config core/config.c
+fuzz-config core/config.c|core/config-value.c
 fuzz-passwd-file modules/passwd-file/pwfile.c|-DPWFILE_READ_CHUNK=7|-lcrypt
 "
 

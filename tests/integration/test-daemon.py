@@ -312,6 +312,25 @@ class CommandLineTest(unittest.TestCase):
         self.check_fails("listener x {\n protocol = gopher\n address = 127.0.0.1:1\n}\n",
                          "no loaded module provides protocol 'gopher'")
 
+    def test_check_bad_address(self):
+        self.check_fails("listener x {\n protocol = testproto\n address = 127.0.0.1\n}\n",
+                         "listener x: bad address '127.0.0.1' (expected HOST:PORT")
+        self.check_fails("", "listener x: bad address")
+
+    def test_relative_paths_are_relative_to_the_config_file(self):
+        with open(self.pz.conf) as f:
+            text = f.read()
+        text = text.replace(self.pz.cert, "cert.pem").replace(self.pz.key, "cert.key")
+        with open(self.pz.conf, "w") as f:
+            f.write(text)
+        r = subprocess.run([POCZTA, "-n", "-c", self.pz.conf], capture_output=True, text=True,
+                           timeout=30, cwd="/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("ssl_cert = %s" % self.pz.cert, r.stdout)
+        r = subprocess.run([POCZTA, "-t", "-c", self.pz.conf], capture_output=True, text=True,
+                           timeout=30, cwd="/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_check_missing_include(self):
         self.check_fails("include /nonexistent/file.conf\n",
                          "include: cannot open '/nonexistent/file.conf'")

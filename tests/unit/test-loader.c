@@ -148,7 +148,13 @@ struct load_row {
 static void test_load_config_table(void **state)
 {
 	static const struct load_row rows[] = {
-		{ "module testproto {\n}\nlistener t {\n protocol = testproto\n address = 127.0.0.1:0\n}\n", NULL },
+		{ "auth = \"\"\nmodule testproto {\n}\nlistener t {\n protocol = testproto\n address = 127.0.0.1:0\n}\n", NULL },
+		{ "module testproto {\n}\n",
+		  "poczta.conf: auth backend 'passwd-file' (the default) is not provided by any loaded module" },
+		{ "auth = passwd-file sql\nmodule testproto {\n}\nmodule passwd-file {\n}\n",
+		  "poczta.conf:2: auth backend 'sql' is not provided by any loaded module" },
+		{ "log_facility = mial\n", "poczta.conf:2: bad value 'mial' for 'log_facility'" },
+
 		{ "module needsdep {\n}\n",
 		  "poczta.conf:2: module 'needsdep' depends on module 'nosuchmodule', which is not configured" },
 		{ "module testproto {\n  colour = blue\n}\n",
