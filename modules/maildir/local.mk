@@ -18,7 +18,7 @@ modules_maildir_maildir_la_SOURCES = \
 modules_maildir_maildir_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 modules_maildir_maildir_la_LIBADD = $(SQLITE_LIBS)
 modules_maildir_maildir_la_LDFLAGS = $(PZ_MODULE_LDFLAGS)
-EXTRA_DIST += modules/maildir/ABI-REQUESTS.txt
+EXTRA_DIST += modules/maildir/ABI-REQUESTS.txt modules/maildir/README.md
 
 if HAVE_CMOCKA
 # Unit tests drive the storage ops through the core, as a protocol would;

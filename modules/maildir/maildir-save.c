@@ -426,7 +426,11 @@ int maildir_save_commit(pz_save **_save, uint32_t *uid_r, pz_error *err)
 	if (ret > 0)
 		ret = maildir_error(mb->mu, err, PZ_ERR_TEMP,
 				    "Message file vanished before it was saved");
-	if (ret == 0 && fsync_target_dirs(mb, save->pool) < 0)
+	/* the new name must be durable too: fsync the folder it is in */
+	if (ret == 0 &&
+	    maildir_fsync_dir(maildir_path(save->pool, mb->paths.dir,
+					   a.flags == 0 && kw == NULL ? "new" : "cur",
+					   NULL)) < 0)
 		ret = maildir_syserror(mb->mu, err, "fsync", mb->paths.dir);
 	if (ret == 0)
 		ret = maildir_index_hdr_set(mb, &h, err);

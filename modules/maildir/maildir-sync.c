@@ -285,48 +285,79 @@ static int add_fresh(struct sync_ctx *ctx, struct scan_ent *e, pz_error *err)
 	return 0;
 }
 
+/* lookup_rec - the record of an entry's base; 1 when there is none */
+static int lookup_rec(struct sync_ctx *ctx, struct scan_ent *e, uint32_t *ri_r,
+		      pz_error *err)
+{
+	struct maildir_rec r;
+	char *base;
+	int ret;
+
+	if (maildir_hash_get(ctx->map, e->name, e->base_len, ri_r))
+		return 0;
+	if (ctx->scan_cur)
+		return 1;
+	/* only new/ records were loaded: ask for the others */
+	base = HOST->pool_strndup(ctx->pool, e->name, e->base_len);
+	ret = maildir_index_get_by_base(ctx->mb, base, ctx->pool, &r, err);
+	if (ret != 0)
+		return ret;
+	if (rec_add(ctx, &r) < 0)
+		return nomem(ctx, err);
+	*ri_r = (uint32_t)ctx->nrecs - 1;
+	return 0;
+}
+
+/* match_entries - pair directory entries with records.  Entries where the
+ * index last saw them go first, so when a base shows up twice the file
+ * the index knows keeps its UID and the other one is the duplicate. */
 static int match_entries(struct sync_ctx *ctx, pz_error *err)
 {
-	for (size_t i = 0; i < ctx->nents; i++) {
+	unsigned char *done = calloc(ctx->nents + 1, 1);
+	int ret = 0;
+
+	if (done == NULL)
+		return nomem(ctx, err);
+	for (size_t i = 0; i < ctx->nents && ret == 0; i++) {
+		struct scan_ent *e = &ctx->ents[i];
+		uint32_t ri;
+
+		ret = lookup_rec(ctx, e, &ri, err);
+		if (ret > 0) {
+			ret = add_fresh(ctx, e, err);
+			done[i] = 1;
+		} else if (ret == 0 && !ctx->seen[ri] &&
+			   e->in_new == ctx->recs[ri].in_new &&
+			   strcmp(e->name, ctx->recs[ri].fname) == 0) {
+			ctx->seen[ri] = 1;
+			done[i] = 1;
+		}
+	}
+	for (size_t i = 0; i < ctx->nents && ret == 0; i++) {
 		struct scan_ent *e = &ctx->ents[i];
 		uint32_t ri;
 		int fresh;
 
-		if (!maildir_hash_get(ctx->map, e->name, e->base_len, &ri)) {
-			int ret = 1;
-			struct maildir_rec r;
-
-			/* only new/ records were loaded: ask for the others */
-			if (!ctx->scan_cur) {
-				char *base = HOST->pool_strndup(ctx->pool, e->name,
-								e->base_len);
-				ret = maildir_index_get_by_base(ctx->mb, base,
-								ctx->pool, &r, err);
-				if (ret < 0)
-					return -1;
-				if (ret == 0 && rec_add(ctx, &r) < 0)
-					return nomem(ctx, err);
-				ri = (uint32_t)ctx->nrecs - 1;
-			}
-			if (ret > 0) {
-				if (add_fresh(ctx, e, err) < 0)
-					return -1;
-				continue;
-			}
-		}
-		if (ctx->seen[ri]) {
-			if (duplicate(ctx, &ctx->recs[ri], e, &fresh) < 0)
-				return maildir_syserror(ctx->mb->mu, err, "rename",
-							e->name);
-			if (fresh && add_fresh(ctx, e, err) < 0)
-				return -1;
+		if (done[i])
+			continue;
+		ret = lookup_rec(ctx, e, &ri, err);
+		if (ret != 0)
+			break;
+		if (!ctx->seen[ri]) {
+			ctx->seen[ri] = 1;
+			ret = rec_apply_name(ctx, &ctx->recs[ri], e->name, e->in_new,
+					     err);
 			continue;
 		}
-		ctx->seen[ri] = 1;
-		if (rec_apply_name(ctx, &ctx->recs[ri], e->name, e->in_new, err) < 0)
-			return -1;
+		if (duplicate(ctx, &ctx->recs[ri], e, &fresh) < 0) {
+			ret = maildir_syserror(ctx->mb->mu, err, "rename", e->name);
+			break;
+		}
+		if (fresh)
+			ret = add_fresh(ctx, e, err);
 	}
-	return 0;
+	free(done);
+	return ret < 0 ? -1 : 0;
 }
 
 /* confirm_missing - look once more for files of records not seen; the

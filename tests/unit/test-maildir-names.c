@@ -1,7 +1,8 @@
 /* test-maildir-names.c - mailbox names in the maildir module: what is
  * accepted, the Maildir++ folder it becomes on disk (modified UTF-7, '.'
  * between levels, as Dovecot writes it), that listing gives the same name
- * back, and that nothing can reach outside the maildir. */
+ * back, and that nothing can reach outside the maildir.  The config also
+ * autocreates the special-use mailboxes, which every list here shows. */
 #include "test-maildir-util.c"
 
 #include <sys/stat.h>
@@ -13,7 +14,7 @@ struct name_row {
 };
 
 static const struct name_row rows[] = {
-	{ "Sent", ".Sent", NULL },
+	{ "Sent Items", ".Sent Items", NULL },
 	{ "A/B", ".A.B", NULL },
 	{ "inbox/Sub", ".INBOX.Sub", "INBOX/Sub" },
 	{ "Pocztą", ".Poczt&AQU-", NULL },
@@ -43,8 +44,11 @@ static const struct name_row rows[] = {
 	{ "DOVECOT-TRASHED", NULL, NULL },
 };
 
+#define AUTOCREATED 5
+
 struct found {
 	char names[64][256];
+	unsigned int attrs[64], special[64];
 	size_t count;
 };
 
@@ -52,8 +56,11 @@ static void on_list(void *ctx, const struct pz_mailbox_info *info)
 {
 	struct found *f = ctx;
 
-	if (f->count < 64)
+	if (f->count < 64) {
+		f->attrs[f->count] = info->attrs;
+		f->special[f->count] = info->special_use;
 		snprintf(f->names[f->count++], sizeof(f->names[0]), "%s", info->name);
+	}
 }
 
 static int listed(const struct found *f, const char *name)
@@ -105,7 +112,7 @@ static void test_name_table(void **state)
 	}
 	/* a refused name never reached the disk: only what the table made,
 	 * plus INBOX and the implicit parents A, INBOX, Ünïcödé */
-	assert_int_equal(f.count, 9 + 3);
+	assert_int_equal(f.count, 9 + 3 + AUTOCREATED);
 	md_user_close(&u);
 }
 
@@ -126,11 +133,9 @@ static void test_foreign_folders(void **state)
 		assert_int_equal(mkdir(path, 0700), 0);
 	}
 	assert_int_equal(S->mailbox_list(u.mu, on_list, &f, &err), 0);
-	if (f.count != 1)
-		print_error("listed %zu, first extra '%s'\n", f.count,
-			    f.count > 1 ? f.names[1] : "");
-	assert_int_equal(f.count, 1);
-	assert_string_equal(f.names[0], "INBOX");
+	if (f.count != 1 + AUTOCREATED)
+		print_error("listed %zu, last '%s'\n", f.count, f.names[f.count - 1]);
+	assert_int_equal(f.count, 1 + AUTOCREATED);
 	md_user_close(&u);
 }
 
@@ -159,16 +164,72 @@ static void test_refused_everywhere(void **state)
 	md_user_close(&u);
 }
 
+/* A new user gets the configured mailboxes, subscribed, with their
+ * special-use; deleting one is the user's choice and sticks. */
+static void test_autocreate(void **state)
+{
+	static const struct {
+		const char *name;
+		unsigned int use;
+	} want[] = {
+		{ "Drafts", PZ_SPECIAL_DRAFTS }, { "Sent", PZ_SPECIAL_SENT },
+		{ "Trash", PZ_SPECIAL_TRASH }, { "Junk", PZ_SPECIAL_JUNK },
+		{ "Archive", PZ_SPECIAL_ARCHIVE },
+	};
+	struct md_user u;
+	struct found f = { .count = 0 };
+	pz_error err;
+	char path[1024], subs[256] = "";
+	FILE *fp;
+
+	md_user_open(&u, "auto", NULL);
+	assert_int_equal(S->mailbox_list(u.mu, on_list, &f, &err), 0);
+	assert_int_equal(f.count, 1 + AUTOCREATED);
+	for (size_t i = 0; i < AUTOCREATED; i++) {
+		size_t j;
+		for (j = 0; j < f.count && strcmp(f.names[j], want[i].name) != 0; j++)
+			;
+		if (j == f.count || f.special[j] != want[i].use ||
+		    (f.attrs[j] & PZ_MBOX_SUBSCRIBED) == 0)
+			print_error("%s: listed %d, special-use %#x, attrs %#x\n",
+				    want[i].name, j < f.count, j < f.count ? f.special[j] : 0,
+				    j < f.count ? f.attrs[j] : 0);
+		assert_true(j < f.count);
+		assert_int_equal(f.special[j], want[i].use);
+		assert_true((f.attrs[j] & PZ_MBOX_SUBSCRIBED) != 0);
+	}
+	snprintf(path, sizeof(path), "%s/subscriptions", u.dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_true(fread(subs, 1, sizeof(subs) - 1, fp) > 0);
+	fclose(fp);
+	assert_string_equal(subs, "INBOX\nDrafts\nSent\nTrash\nJunk\nArchive\n");
+	assert_int_equal(S->mailbox_delete(u.mu, "Junk", &err), 0);
+	md_user_close(&u);
+	md_user_open(&u, "auto", NULL);
+	f.count = 0;
+	assert_int_equal(S->mailbox_list(u.mu, on_list, &f, &err), 0);
+	/* Junk stays deleted, but stays subscribed (IMAP keeps those apart) */
+	assert_int_equal(f.count, 1 + AUTOCREATED);
+	for (size_t j = 0; j < f.count; j++) {
+		if (strcmp(f.names[j], "Junk") == 0)
+			assert_int_equal(f.attrs[j],
+					 PZ_MBOX_SUBSCRIBED | PZ_MBOX_NONEXISTENT);
+	}
+	md_user_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_autocreate),
 		cmocka_unit_test(test_name_table),
 		cmocka_unit_test(test_foreign_folders),
 		cmocka_unit_test(test_refused_everywhere),
 	};
 	int ret;
 
-	if (md_setup(NULL) < 0)
+	if (md_setup("  autocreate = Drafts Sent Trash Junk Archive\n") < 0)
 		return 1;
 	ret = cmocka_run_group_tests(tests, NULL, NULL);
 	md_teardown();

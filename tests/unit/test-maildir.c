@@ -728,6 +728,192 @@ static void test_cache_notify(void **state)
 	free(ev);
 }
 
+
+/* More than 26 keywords: the first 26 are letters a..z in file names, the
+ * rest live in the index only, and all survive a rename by another tool. */
+static void test_many_keywords(void **state)
+{
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_mailbox *box;
+	const char *names[30];
+	char bufs[30][16], name[256], from[1024], to[1024];
+	struct pz_store_args a = { .size = sizeof(a), .mode = PZ_STORE_ADD,
+				   .keywords = names, .keyword_count = 30 };
+	pz_uidset one = md_set(1, 1);
+	pz_error err;
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "kw%02d", i);
+		names[i] = bufs[i];
+	}
+	md_user_open(&u, "keywords", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, 0, NULL);
+	md_sync(box, ev);
+	assert_int_equal(S->store(box, &one, &a, NULL, NULL, &err), 0);
+	assert_true(find_file(u.dir, "cur", ":2,abcdefghijklmnopqrstuvwxyz",
+			      name, sizeof(name)));
+	/* another tool adds \Seen; the index-only keywords stay */
+	snprintf(from, sizeof(from), "%s/cur/%s", u.dir, name);
+	snprintf(to, sizeof(to), "%s/cur/%.*s:2,Sabcdefghijklmnopqrstuvwxyz", u.dir,
+		 (int)(strstr(name, ":2,") - name), name);
+	assert_int_equal(rename(from, to), 0);
+	S->mailbox_close(&box);
+	box = md_open(&u, "INBOX", 0);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 1);
+	assert_int_equal(ev->appended[0].flags & PZ_FLAG_SEEN, PZ_FLAG_SEEN);
+	assert_non_null(strstr(ev->appended[0].keywords, "kw00 kw01"));
+	assert_non_null(strstr(ev->appended[0].keywords, "kw28 kw29"));
+	S->mailbox_close(&box);
+	md_user_close(&u);
+	free(ev);
+}
+
+/* A file renamed by another tool after our last sync is still found for
+ * reading, storing and expunging. */
+static void test_stale_file_names(void **state)
+{
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_mailbox *box;
+	char name[256], from[1024], to[1024], *body;
+	struct pz_store_args a = { .size = sizeof(a), .mode = PZ_STORE_ADD,
+				   .flags = PZ_FLAG_FLAGGED };
+	pz_uidset one = md_set(1, 1);
+	pz_uid_array gone;
+	pz_error err;
+
+	md_user_open(&u, "stale", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, PZ_FLAG_SEEN, NULL);
+	md_sync(box, ev);
+	assert_true(find_file(u.dir, "cur", ":2,S", name, sizeof(name)));
+	snprintf(from, sizeof(from), "%s/cur/%s", u.dir, name);
+	snprintf(to, sizeof(to), "%s/cur/%sR", u.dir, name);
+	assert_int_equal(rename(from, to), 0);
+	body = md_read(box, 1, NULL);
+	assert_string_equal(body, msg1);
+	free(body);
+	assert_int_equal(S->store(box, &one, &a, NULL, NULL, &err), 0);
+	assert_true(find_file(u.dir, "cur", ":2,FRS", name, sizeof(name)));
+	snprintf(from, sizeof(from), "%s/cur/%s", u.dir, name);
+	snprintf(to, sizeof(to), "%s/cur/%.*s:2,FS", u.dir,
+		 (int)(strstr(name, ":2,") - name), name);
+	assert_int_equal(rename(from, to), 0);
+	H->uid_array_init(&gone, u.pool);
+	assert_int_equal(S->expunge(box, &one, &gone, &err), 0);
+	assert_int_equal(gone.count, 1);
+	assert_int_equal(md_count_files(u.dir, "cur", NULL, 0), 0);
+	S->mailbox_close(&box);
+	md_user_close(&u);
+	free(ev);
+}
+
+/* A second file with the base of a known message: a leftover hard link is
+ * removed, a different file becomes a message of its own. */
+static void test_duplicate_files(void **state)
+{
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_mailbox *box;
+	char name[256], from[1024], to[1024];
+
+	md_user_open(&u, "dup", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, PZ_FLAG_SEEN, NULL);
+	md_sync(box, ev);
+	assert_true(find_file(u.dir, "cur", ":2,S", name, sizeof(name)));
+	snprintf(from, sizeof(from), "%s/cur/%s", u.dir, name);
+	snprintf(to, sizeof(to), "%s/new/%.*s", u.dir,
+		 (int)(strstr(name, ":2,") - name), name);
+	assert_int_equal(link(from, to), 0);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended + ev->n_expunged, 0);
+	assert_int_equal(md_count_files(u.dir, "new", NULL, 0) +
+			 md_count_files(u.dir, "cur", NULL, 0), 1);
+	write_file(to, "Subject: other\n\ndifferent\n");
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 1);
+	assert_int_equal(ev->appended[0].uid, 2);
+	assert_int_equal(ev->n_expunged, 0);
+	{
+		char *b1 = md_read(box, 1, NULL), *b2 = md_read(box, 2, NULL);
+		assert_string_equal(b1, msg1);
+		assert_string_equal(b2, "Subject: other\r\n\r\ndifferent\r\n");
+		free(b1);
+		free(b2);
+	}
+	S->mailbox_close(&box);
+	md_user_close(&u);
+	free(ev);
+}
+
+/* A damaged index is moved aside and rebuilt from the files. */
+static void test_corrupt_index(void **state)
+{
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_mailbox *box;
+	char path[1024];
+
+	md_user_open(&u, "corrupt", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, PZ_FLAG_SEEN, NULL);
+	md_save(box, msg2, 0, NULL);
+	md_sync(box, ev);
+	S->mailbox_close(&box);
+	snprintf(path, sizeof(path), "%s/poczta-index.db-wal", u.dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/poczta-index.db-shm", u.dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/poczta-index.db", u.dir);
+	write_file(path, "this is not a database, it is garbage of some length "
+		   "that SQLite will refuse to read as one........................"
+		   "................................................................");
+	box = md_open(&u, "INBOX", 0);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 2);
+	S->mailbox_close(&box);
+	md_user_close(&u);
+	free(ev);
+}
+
+/* The user's "mail" field wins over the configured location, and INDEX=
+ * puts the indexes elsewhere. */
+static void test_user_location(void **state)
+{
+	struct md_user u;
+	char field[600], path[1024];
+	pz_mailbox *box;
+
+	snprintf(field, sizeof(field), "mail=maildir:%s/elsewhere/%%n:INDEX=%s/idx/%%n",
+		 md_root, md_root);
+	md_user_open(&u, "loc@example.org", field, NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, 0, NULL);
+	S->mailbox_close(&box);
+	snprintf(path, sizeof(path), "%s/elsewhere/loc", md_root);
+	assert_int_equal(md_count_files(path, "new", NULL, 0), 1);
+	snprintf(path, sizeof(path), "%s/idx/loc/poczta-index.db", md_root);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/elsewhere/loc/poczta-index.db", md_root);
+	assert_int_equal(access(path, F_OK), -1);
+	md_user_close(&u);
+
+	{
+		pz_pool *pool = H->pool_create("t");
+		pz_user *user = pz_user_new(pool, "evil");
+		pz_mail_user *mu = NULL;
+		pz_error err;
+
+		H->user_set(user, "mail", "maildir:/tmp/../etc/%u");
+		assert_int_equal(S->user_open(NULL, user, pool, &mu, &err), -1);
+		H->pool_destroy(&pool);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -743,6 +929,11 @@ int main(void)
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_cache_notify),
+		cmocka_unit_test(test_many_keywords),
+		cmocka_unit_test(test_stale_file_names),
+		cmocka_unit_test(test_duplicate_files),
+		cmocka_unit_test(test_corrupt_index),
+		cmocka_unit_test(test_user_location),
 	};
 	int ret;
 
