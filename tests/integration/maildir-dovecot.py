@@ -23,6 +23,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pzfixture import free_port  # noqa: E402
+
 BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
 TOOL = os.path.join(BUILD, "tests", "integration", "maildir-tool")
 MODDIR = os.path.join(BUILD, "tests", "moddir")
@@ -44,12 +47,6 @@ def need(cond, why):
     sys.exit(SKIP)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, timeout=10.0):

@@ -61,11 +61,20 @@ class Maildir:
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port that is free now, picked below Linux's ephemeral range
+    (32768-60999): a port the kernel hands out for an outgoing connection
+    (a client of another test) can then never take it before poczta binds."""
+    import random
+    while True:
+        port = random.randint(10000, 32000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
 
 
 def make_cert(folder, name="cert"):
