@@ -32,3 +32,7 @@ core_poczta_admin_SOURCES = core/admin.c \
 	modules/passwd-file/pwfile.c modules/passwd-file/pwfile.h
 core_poczta_admin_CFLAGS = $(AM_CFLAGS)
 core_poczta_admin_LDADD = $(CRYPT_LIBS)
+
+bin_PROGRAMS += core/poczta-deliver
+core_poczta_deliver_SOURCES = core/deliver.c
+core_poczta_deliver_LDADD = core/libpzcore.la

@@ -2,11 +2,13 @@
 
 # ---- modules used only by the tests (never installed)
 TEST_MODULE_LDFLAGS = $(PZ_MODULE_LDFLAGS) -rpath /nowhere
-check_LTLIBRARIES += tests/modules/testproto.la tests/modules/nodesc.la \
+check_LTLIBRARIES += tests/modules/testproto.la tests/modules/testfilter.la tests/modules/nodesc.la \
 	tests/modules/badmajor.la tests/modules/badminor.la tests/modules/badsig.la \
 	tests/modules/badmagic.la tests/modules/needsdep.la
 tests_modules_testproto_la_SOURCES = tests/modules/testproto.c
 tests_modules_testproto_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_modules_testfilter_la_SOURCES = tests/modules/testfilter.c
+tests_modules_testfilter_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
 tests_modules_nodesc_la_SOURCES = tests/modules/nodesc.c
 tests_modules_nodesc_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_modules_badmajor_la_SOURCES = tests/modules/badabi.c

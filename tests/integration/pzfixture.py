@@ -100,7 +100,11 @@ class Poczta:
         self.users = os.path.join(self.dir, "users")
         with open(self.users, "w") as f:
             for name, password in (users or {"demo": "demo"}).items():
-                f.write("%s:{PLAIN}%s\n" % (name, password))
+                # "password", or ("password", "key=value ...") for extra fields
+                extra = ""
+                if isinstance(password, tuple):
+                    password, extra = password
+                f.write("%s:{PLAIN}%s::::::%s\n" % (name, password, extra))
         os.chmod(self.users, 0o644)
         self.conf = os.path.join(self.dir, "poczta.conf")
         self.log = os.path.join(self.dir, "poczta.log")
@@ -190,6 +194,12 @@ class Poczta:
     def tls_context(self):
         ctx = ssl.create_default_context(cafile=self.cert)
         return ctx
+
+
+def child_pids(master_pid):
+    """The connection processes of a poczta master."""
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
 
 
 class LineClient:

@@ -26,6 +26,13 @@ struct pz_protocol_ops {
 	void (*session)(pz_module *self, pz_conn *conn, pz_pool *pool);
 };
 
+/* poczta-deliver hands a message to the LMTP module over an internal
+ * connection whose listener (host->conn_listener) is PZ_DELIVER_LISTENER.
+ * Only there may RCPT carry PZ_DELIVER_MAILBOX_PARAM=<xtext mailbox>
+ * (RFC 3461 xtext): deliver into that mailbox if it exists, else INBOX. */
+#define PZ_DELIVER_LISTENER "poczta-deliver"
+#define PZ_DELIVER_MAILBOX_PARAM "X-POCZTA-MAILBOX"
+
 #ifdef __cplusplus
 }
 #endif
