@@ -13,6 +13,12 @@ endif
 if BUILD_MAILDIR
 dist_pzconfd_DATA += conf/conf.d/20-maildir.conf
 endif
+if BUILD_POP3
+dist_pzconfd_DATA += conf/conf.d/30-pop3.conf
+endif
+if BUILD_LMTP
+dist_pzconfd_DATA += conf/conf.d/30-lmtp.conf
+endif
 EXTRA_DIST += conf/poczta.conf.in conf/conf.d/10-passwd-file.conf.in
 CLEANFILES += conf/poczta.conf conf/conf.d/10-passwd-file.conf
 
