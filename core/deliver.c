@@ -206,6 +206,7 @@ int main(int argc, char **argv)
 	pz_log_open(0, LOG_MAIL);
 	if (pz_core_load(config, &perr) < 0) {
 		fprintf(stderr, "poczta-deliver: %s\n", perr);
+		free(perr);
 		return EX_CONFIG;
 	}
 	if (pz_protocol_by_name("lmtp", NULL) == NULL) {
@@ -220,6 +221,7 @@ int main(int argc, char **argv)
 	}
 	if (pz_core_process_init(&perr) < 0) {
 		fprintf(stderr, "poczta-deliver: %s\n", perr);
+		free(perr);
 		return EX_TEMPFAIL;
 	}
 	signal(SIGPIPE, SIG_IGN);
