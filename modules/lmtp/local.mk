@@ -9,3 +9,4 @@ modules_lmtp_lmtp_la_SOURCES = \
 modules_lmtp_lmtp_la_LDFLAGS = $(PZ_MODULE_LDFLAGS)
 
 TESTS += tests/integration/test-lmtp.py
+TESTS += tests/integration/test-postfix.py
