@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -84,6 +85,23 @@ static int drop_privileges(const char **error_r)
 	return pz_privdrop(uid, gid, error_r);
 }
 
+/* limit_memory - RLIMIT_DATA for a connection process.  Not in sanitizer
+ * builds: their shadow memory is a huge private mapping that counts too. */
+static void limit_memory(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+	uint64_t bytes = 0;
+	const char *v = pz_setting("process_memory_limit");
+	struct rlimit rl;
+
+	if (v == NULL || pz_conf_parse_size(v, &bytes) < 0 || bytes == 0)
+		return;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)bytes;
+	if (setrlimit(RLIMIT_DATA, &rl) < 0)
+		pz_log(PZ_LOG_WARNING, "setrlimit(RLIMIT_DATA): %s", strerror(errno));
+#endif
+}
+
 /* serve - the child: privileges down, modules' process init, the session. */
 static void __attribute__((noreturn)) serve(struct pz_listener *l, int fd)
 {
@@ -109,6 +127,7 @@ static void __attribute__((noreturn)) serve(struct pz_listener *l, int fd)
 		sa.sa_handler = child_stop; /* no SA_RESTART: poll must wake up */
 		sigaction(SIGTERM, &sa, NULL);
 	}
+	limit_memory();
 	pool = pz_pool_create("session");
 	conn = pz_conn_new(pool, fd, l->name, l->tls_ctx, l->timeout_ms);
 	pz_log_set_client(pz_conn_peer(conn));

@@ -24,6 +24,8 @@ const struct pz_config_key pz_global_keys[] = {
 	{ "max_connections", PZ_CONF_INT, "1000", "connections served at once" },
 	{ "max_connections_per_ip", PZ_CONF_INT, "50", "connections at once from one address" },
 	{ "shutdown_timeout", PZ_CONF_DURATION, "10s", "how long SIGTERM waits for sessions" },
+	{ "process_memory_limit", PZ_CONF_SIZE, "1G",
+	  "data memory one connection process may use (RLIMIT_DATA); 0: no limit" },
 	{ "auth_allow_plaintext", PZ_CONF_STRING, "loopback",
 	  "plaintext passwords without TLS: yes, no, loopback" },
 	{ "auth_fail_delay", PZ_CONF_DURATION, "2s", "delay after the first failed login" },

@@ -246,6 +246,20 @@ class ListenerKindsTest(unittest.TestCase):
         for x in (b, c, d):
             x.close()
 
+    def test_process_memory_limit(self):
+        port = free_port()
+        self.pz = Poczta(TESTPROTO, listener("plain", port), "process_memory_limit = 64M\n")
+        self.pz.start([port])
+        c = LineClient.tcp(port)
+        c.line()
+        pid = int(c.cmd("PID").split()[1])
+        with open("/proc/%d/limits" % pid) as f:
+            line = [x for x in f if x.startswith("Max data size")][0].split()
+        asan = b"libasan" in subprocess.run(["ldd", POCZTA], capture_output=True).stdout
+        # a sanitizer build leaves the limit off: its shadow memory would hit it
+        self.assertEqual(line[3], "unlimited" if asan else "67108864")
+        c.close()
+
     def test_plaintext_refused_without_tls(self):
         port = free_port()
         self.pz = Poczta(TESTPROTO, listener("plain", port), "auth_allow_plaintext = no\n")
