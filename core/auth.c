@@ -20,13 +20,19 @@
 enum sasl_mech { SASL_PLAIN, SASL_LOGIN };
 enum sasl_state { SASL_START, SASL_LOGIN_USER, SASL_LOGIN_PASS, SASL_FINISHED };
 
+/* The exchange's state and decoded data live in its own pool, freed when
+ * the exchange ends, so failed attempts do not grow the caller's pool;
+ * only the authenticated user goes into the caller's pool. */
 struct pz_sasl {
 	pz_conn *conn;
-	pz_pool *pool;
+	pz_pool *pool;       /* the exchange's own */
+	pz_pool *user_pool;  /* the caller's, for the result */
 	enum sasl_mech mech;
 	enum sasl_state state;
 	char *login_user;
 };
+
+static void sasl_pool_free(void *ctx);
 
 int pz_auth_plaintext_allowed(pz_conn *c)
 {
@@ -92,15 +98,14 @@ int pz_auth_user_lookup(const char *name, pz_pool *pool, pz_user **user_r, pz_er
 	const struct pz_auth_ops *ops[AUTH_MAX_BACKENDS];
 	struct pz_module *mods[AUTH_MAX_BACKENDS];
 	size_t n = backends(ops, mods);
-	pz_user *u = pz_user_new(pool, name);
+	pz_pool *tmp = pz_pool_create("user lookup");
+	pz_user *u = pz_user_new(tmp, name);
 	int i = lookup_in(u, ops, mods, n, err);
 
-	if (i == -2)
-		return -1;
-	if (i == -1)
-		return 1;
-	*user_r = u;
-	return 0;
+	if (i >= 0)
+		*user_r = pz_user_copy(pool, u);
+	pz_pool_destroy(&tmp);
+	return i == -2 ? -1 : i == -1 ? 1 : 0;
 }
 
 /* sleep_ms - nanosleep through signals. */
@@ -119,12 +124,15 @@ static int verify(pz_conn *c, const char *name, const char *password, pz_pool *p
 	const struct pz_auth_ops *ops[AUTH_MAX_BACKENDS];
 	struct pz_module *mods[AUTH_MAX_BACKENDS];
 	size_t n = backends(ops, mods);
-	pz_user *u = pz_user_new(pool, name);
+	pz_pool *tmp = pz_pool_create("login");
+	pz_user *u = pz_user_new(tmp, name);
 	int i = lookup_in(u, ops, mods, n, err), r = PZ_AUTH_UNKNOWN;
 	const char *e = NULL;
 
-	if (i == -2)
+	if (i == -2) {
+		pz_pool_destroy(&tmp);
 		return -1;
+	}
 	if (i >= 0) {
 		r = ops[i]->verify_password(mods[i], u, password, &e);
 		if (r == PZ_AUTH_ERROR) {
@@ -132,6 +140,7 @@ static int verify(pz_conn *c, const char *name, const char *password, pz_pool *p
 				      e != NULL ? e : "unknown error");
 			err->cls = PZ_ERR_TEMP;
 			err->msg = "Authentication service is temporarily unavailable";
+			pz_pool_destroy(&tmp);
 			return -1;
 		}
 	}
@@ -144,12 +153,14 @@ static int verify(pz_conn *c, const char *name, const char *password, pz_pool *p
 					     pz_setting_duration_ms("auth_fail_delay_max")));
 		err->cls = PZ_ERR_AUTH;
 		err->msg = "Authentication failed";
+		pz_pool_destroy(&tmp);
 		return -1;
 	}
 	pz_penalty_clear(pz_conn_peer(c));
 	pz_log_set_user(name);
 	pz_log(PZ_LOG_INFO, "logged in%s", pz_conn_is_tls(c) ? " (TLS)" : "");
-	*user_r = u;
+	*user_r = pz_user_copy(pool, u);
+	pz_pool_destroy(&tmp);
 	return 0;
 }
 
@@ -190,17 +201,35 @@ pz_sasl *pz_sasl_begin(pz_conn *c, const char *mechanism, pz_pool *pool, pz_erro
 	}
 	s = pz_pool_alloc(pool, sizeof(*s));
 	s->conn = c;
-	s->pool = pool;
+	s->pool = pz_pool_create("sasl");
+	s->user_pool = pool;
 	s->mech = mech;
+	/* also freed with the caller's pool if the client vanishes midway */
+	pz_pool_cleanup(pool, sasl_pool_free, s);
 	return s;
+}
+
+static void sasl_pool_free(void *ctx)
+{
+	pz_sasl *s = ctx;
+
+	pz_pool_destroy(&s->pool);
+}
+
+/* sasl_finish - the exchange is over: its data goes. */
+static int sasl_finish(pz_sasl *s, int result)
+{
+	s->state = SASL_FINISHED;
+	s->login_user = NULL;
+	pz_pool_clear(s->pool);
+	return result;
 }
 
 static int sasl_fail(pz_sasl *s, pz_error *err, enum pz_error_class cls, const char *msg)
 {
-	s->state = SASL_FINISHED;
 	err->cls = cls;
 	err->msg = msg;
-	return PZ_SASL_FAILED;
+	return sasl_finish(s, PZ_SASL_FAILED);
 }
 
 /* sasl_plain - RFC 4616: [authzid] NUL authcid NUL passwd. */
@@ -217,11 +246,10 @@ static int sasl_plain(pz_sasl *s, const unsigned char *data, size_t len,
 	pass = (const char *)nul2 + 1;
 	if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0)
 		return sasl_fail(s, err, PZ_ERR_AUTH, "Authorization identity not allowed");
-	s->state = SASL_FINISHED;
 	if (authcid[0] == '\0')
 		return sasl_fail(s, err, PZ_ERR_AUTH, "Authentication failed");
-	return verify(s->conn, authcid, pass, s->pool, user_r, err) < 0 ?
-		PZ_SASL_FAILED : PZ_SASL_DONE;
+	return sasl_finish(s, verify(s->conn, authcid, pass, s->user_pool, user_r, err) < 0 ?
+			   PZ_SASL_FAILED : PZ_SASL_DONE);
 }
 
 int pz_sasl_step(pz_sasl *s, const char *response_b64, const char **challenge_r,
@@ -265,11 +293,11 @@ int pz_sasl_step(pz_sasl *s, const char *response_b64, const char **challenge_r,
 			*challenge_r = pz_base64_encode(s->pool, "Password:", 9);
 			return PZ_SASL_CONTINUE;
 		}
-		s->state = SASL_FINISHED;
 		if (data == NULL || memchr(data, '\0', len) != NULL)
 			return sasl_fail(s, err, PZ_ERR_AUTH, "Authentication failed");
-		return verify(s->conn, s->login_user, (const char *)data, s->pool, user_r,
-			      err) < 0 ? PZ_SASL_FAILED : PZ_SASL_DONE;
+		return sasl_finish(s, verify(s->conn, s->login_user, (const char *)data,
+					     s->user_pool, user_r, err) < 0 ?
+				   PZ_SASL_FAILED : PZ_SASL_DONE);
 	}
 	return sasl_fail(s, err, PZ_ERR_BUG, "bad SASL state");
 }

@@ -1,14 +1,18 @@
 /* core/filter.c - the filter hooks: run every filter module in load order,
  * first non-accept verdict wins, each call bounded by filter_timeout.
  *
- * A call that overruns its time is abandoned with siglongjmp from SIGALRM.
- * The module may then hold half-done state, so it is marked broken for the
- * rest of this process (one connection) and counts as failed from then on. */
+ * A call that overruns its time cannot be abandoned safely: jumping out of
+ * module code could leave a libc lock held (syslog, malloc).  So the timer
+ * ends the whole connection process instead, with EX_TEMPFAIL.  Nothing of
+ * the message in progress has been acknowledged then, so the MTA or client
+ * retries.  Filters are expected to bound their own I/O by filter_timeout;
+ * this is the last resort. */
 #include "config-core.h"
-#include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include "filter.h"
 #include "log.h"
 #include "pool.h"
@@ -35,14 +39,49 @@ struct pz_filter_msg {
 	size_t n_headers;
 };
 
-static sigjmp_buf filter_jmp;
-static volatile sig_atomic_t filter_in_call;
+#define FILTER_TIMEOUT_EXIT 75 /* EX_TEMPFAIL */
+
+/* The line the timer writes before the process ends; made before arming. */
+static char filter_timeout_line[256];
+static size_t filter_timeout_len;
 
 static void filter_alarm(int sig)
 {
 	(void)sig;
-	if (filter_in_call)
-		siglongjmp(filter_jmp, 1);
+	/* only async-signal-safe calls here */
+	if (filter_timeout_len > 0)
+		(void)!write(STDERR_FILENO, filter_timeout_line, filter_timeout_len);
+	_exit(FILTER_TIMEOUT_EXIT);
+}
+
+/* timer_arm - start the limit for one call of `mod`'s `what` hook. */
+static void timer_arm(struct pz_module *mod, const char *what)
+{
+	uint64_t ms = pz_setting_duration_ms("filter_timeout");
+	struct itimerval it = { .it_value = { .tv_sec = (time_t)(ms / 1000),
+					      .tv_usec = (suseconds_t)(ms % 1000) * 1000 } };
+	struct sigaction sa;
+	int n;
+
+	if (ms == 0)
+		return;
+	n = snprintf(filter_timeout_line, sizeof(filter_timeout_line),
+		     "poczta[%ld]: error: %s: filter hook '%s' exceeded filter_timeout "
+		     "(%llu ms): ending the connection\n", (long)getpid(), mod->name, what,
+		     (unsigned long long)ms);
+	filter_timeout_len = n > 0 && (size_t)n < sizeof(filter_timeout_line) ? (size_t)n : 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = filter_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void timer_disarm(void)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &off, NULL);
+	filter_timeout_len = 0;
 }
 
 pz_filter_msg *pz_filter_msg_new(pz_pool *pool, pz_stream *message, pz_user *user,
@@ -76,36 +115,15 @@ static filter_hook_fn *hook_fn(const struct pz_filter_ops *ops, enum pz_filter_h
 	}
 }
 
-/* call_bounded - one hook call under the timer; -1 with *error_r on
- * failure or timeout. */
-static int call_bounded(struct pz_module *mod, filter_hook_fn *fn, pz_filter_msg *msg,
-			struct pz_verdict *v, const char **error_r)
+/* call_bounded - one verdict hook call under the timer. */
+static int call_bounded(struct pz_module *mod, filter_hook_fn *fn, const char *what,
+			pz_filter_msg *msg, struct pz_verdict *v, const char **error_r)
 {
-	uint64_t ms = pz_setting_duration_ms("filter_timeout");
-	struct itimerval it = { .it_value = { .tv_sec = (time_t)(ms / 1000),
-					      .tv_usec = (suseconds_t)(ms % 1000) * 1000 } };
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
-	struct sigaction sa, old;
 	int r;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = filter_alarm;
-	sigaction(SIGALRM, &sa, &old);
-	if (sigsetjmp(filter_jmp, 1) != 0) {
-		filter_in_call = 0;
-		setitimer(ITIMER_REAL, &off, NULL);
-		sigaction(SIGALRM, &old, NULL);
-		mod->broken = 1;
-		*error_r = "timed out";
-		return -1;
-	}
-	filter_in_call = 1;
-	if (ms > 0)
-		setitimer(ITIMER_REAL, &it, NULL);
+	timer_arm(mod, what);
 	r = fn(mod, msg, v, error_r);
-	filter_in_call = 0;
-	setitimer(ITIMER_REAL, &off, NULL);
-	sigaction(SIGALRM, &old, NULL);
+	timer_disarm();
 	return r;
 }
 
@@ -133,13 +151,9 @@ int pz_filter_run(pz_filter_msg *msg, enum pz_filter_hook hook, struct pz_verdic
 		if (fn == NULL)
 			continue;
 		memset(v, 0, sizeof(*v));
-		if (mod->broken) {
-			r = -1;
-			err = "disabled in this process after an earlier timeout";
-		} else {
-			pz_stream_seek(msg->stream, 0);
-			r = call_bounded(mod, fn, msg, v, &err);
-		}
+		pz_stream_seek(msg->stream, 0);
+		r = call_bounded(mod, fn, hook == PZ_HOOK_DELIVER ? "deliver" :
+				 hook == PZ_HOOK_APPEND ? "append" : "scan", msg, v, &err);
 		if (r < 0) {
 			pz_log_module(mod->name, PZ_LOG_ERROR, "filter failed: %s",
 				      err != NULL ? err : "unknown error");
@@ -169,9 +183,11 @@ void pz_filter_saved(pz_filter_msg *msg, const char *mailbox, uint32_t uid)
 	for (i = 0; i < pz_module_count; i++) {
 		const struct pz_filter_ops *ops = pz_modules[i]->filter;
 
-		if (ops != NULL && (ops->hooks & PZ_HOOK_SAVED) && PZ_OPS_HAS(ops, saved) &&
-		    !pz_modules[i]->broken)
+		if (ops != NULL && (ops->hooks & PZ_HOOK_SAVED) && PZ_OPS_HAS(ops, saved)) {
+			timer_arm(pz_modules[i], "saved");
 			ops->saved(pz_modules[i], msg, mailbox, uid);
+			timer_disarm();
+		}
 	}
 }
 
@@ -182,9 +198,11 @@ void pz_filter_expunged(pz_user *u, const char *mailbox, uint32_t uidvalidity, u
 	for (i = 0; i < pz_module_count; i++) {
 		const struct pz_filter_ops *ops = pz_modules[i]->filter;
 
-		if (ops != NULL && (ops->hooks & PZ_HOOK_EXPUNGED) &&
-		    PZ_OPS_HAS(ops, expunged) && !pz_modules[i]->broken)
+		if (ops != NULL && (ops->hooks & PZ_HOOK_EXPUNGED) && PZ_OPS_HAS(ops, expunged)) {
+			timer_arm(pz_modules[i], "expunged");
 			ops->expunged(pz_modules[i], u, mailbox, uidvalidity, uid);
+			timer_disarm();
+		}
 	}
 }
 
@@ -198,10 +216,11 @@ int pz_filter_search(pz_user *u, pz_mailbox *box, const char *mailbox,
 		const struct pz_filter_ops *ops = pz_modules[i]->filter;
 		int r;
 
-		if (ops == NULL || !(ops->hooks & PZ_HOOK_SEARCH) || !PZ_OPS_HAS(ops, search) ||
-		    pz_modules[i]->broken)
+		if (ops == NULL || !(ops->hooks & PZ_HOOK_SEARCH) || !PZ_OPS_HAS(ops, search))
 			continue;
+		timer_arm(pz_modules[i], "search");
 		r = ops->search(pz_modules[i], u, box, mailbox, key, result_r, error_r);
+		timer_disarm();
 		if (r != 1)
 			return r;
 	}

@@ -370,3 +370,11 @@ void pz_modules_unload_all(void)
 		pz_module_close(&pz_modules[pz_module_count]);
 	}
 }
+
+/* pz_modules_forget - drop the module table without deinit or unloading;
+ * for a throwaway process that must not disturb what the modules share
+ * with its parent. */
+void pz_modules_forget(void)
+{
+	pz_module_count = 0;
+}

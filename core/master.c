@@ -27,6 +27,8 @@
 #include "registry.h"
 #include "settings.h"
 
+#define PZ_TLS_HANDSHAKE_TIMEOUT_MS 30000
+
 struct child {
 	pid_t pid;
 	char peer[64];
@@ -103,7 +105,8 @@ static void limit_memory(void)
 }
 
 /* serve - the child: privileges down, modules' process init, the session. */
-static void __attribute__((noreturn)) serve(struct pz_listener *l, int fd)
+static void __attribute__((noreturn)) serve(struct pz_listener *l, int fd,
+					     const sigset_t *mask)
 {
 	pz_pool *pool;
 	pz_conn *conn;
@@ -126,6 +129,7 @@ static void __attribute__((noreturn)) serve(struct pz_listener *l, int fd)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = child_stop; /* no SA_RESTART: poll must wake up */
 		sigaction(SIGTERM, &sa, NULL);
+		sigprocmask(SIG_SETMASK, mask, NULL);
 	}
 	limit_memory();
 	pool = pz_pool_create("session");
@@ -139,9 +143,15 @@ static void __attribute__((noreturn)) serve(struct pz_listener *l, int fd)
 		pz_log(PZ_LOG_ERROR, "%s", perr);
 		_exit(1);
 	}
-	if (l->implicit_tls && pz_conn_tls_accept(conn, &err) < 0) {
-		pz_log(PZ_LOG_INFO, "TLS handshake failed: %s", err);
-		_exit(0);
+	if (l->implicit_tls) {
+		/* the handshake is pre-auth: give it a short time of its own */
+		pz_conn_set_timeout(conn, l->timeout_ms < PZ_TLS_HANDSHAKE_TIMEOUT_MS ?
+				    l->timeout_ms : PZ_TLS_HANDSHAKE_TIMEOUT_MS);
+		if (pz_conn_tls_accept(conn, &err) < 0) {
+			pz_log(PZ_LOG_INFO, "TLS handshake failed: %s", err);
+			_exit(0);
+		}
+		pz_conn_set_timeout(conn, l->timeout_ms);
 	}
 	l->protocol->session(l->module, conn, pool);
 	pz_conn_close(conn);
@@ -173,6 +183,7 @@ static void peer_of(int fd, char *buf, size_t size)
 static void accept_one(struct pz_listener *l)
 {
 	int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+	sigset_t block, old;
 	char peer[64];
 	pid_t pid;
 
@@ -195,14 +206,20 @@ static void accept_one(struct pz_listener *l)
 		close(fd);
 		return;
 	}
+	/* a SIGTERM between fork and the child's own handler must not be
+	 * lost: it stays pending until the child unblocks it */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	pid = fork();
+	if (pid == 0)
+		serve(l, fd, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		pz_log(PZ_LOG_ERROR, "fork: %s", strerror(errno));
 		close(fd);
 		return;
 	}
-	if (pid == 0)
-		serve(l, fd);
 	close(fd);
 	if (n_children == children_alloc) {
 		children_alloc = children_alloc == 0 ? 64 : children_alloc * 2;
@@ -252,10 +269,18 @@ static int validate_in_child(const char *path)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		struct pz_listener *nl = NULL;
+		size_t nn = 0;
 		char *err = NULL;
 
-		pz_core_unload();
-		if (pz_core_load(path, &err) < 0 || pz_master_check_runtime(&err) < 0) {
+		/* forget the running modules without their deinit: it could tear
+		 * down state they share with the master (sockets, files) */
+		pz_modules_forget();
+		if (pz_core_load(path, &err) < 0 || pz_master_check_runtime(&err) < 0 ||
+		    pz_listeners_build(pz_settings_config(), &nl, &nn, &err) < 0 ||
+		    pz_listeners_open(nl, nn, listeners, n_listeners, &err) < 0) {
+			/* the new addresses are bound here as a test: one that is
+			 * taken fails now, not after the master gave up its config */
 			pz_log(PZ_LOG_ERROR, "reload refused: %s", err);
 			_exit(1);
 		}

@@ -14,6 +14,10 @@ int pz_privdrop_lookup(const char *user, uid_t *uid_r, gid_t *gid_r, const char 
 		*error_r = "no such system user";
 		return -1;
 	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		*error_r = "is root or in group root: connection processes must not run as root";
+		return -1;
+	}
 	*uid_r = pw->pw_uid;
 	*gid_r = pw->pw_gid;
 	return 0;

@@ -16,7 +16,6 @@ struct pz_module {
 	const struct pz_module_desc *desc;
 	const struct pz_conf_section *section;
 	int initialised;
-	int broken;  /* a filter call timed out in this process: skip it */
 	const struct pz_protocol_ops *protocol;
 	const struct pz_storage_ops *storage;
 	const struct pz_auth_ops *auth;
@@ -46,5 +45,8 @@ int pz_desc_check(const struct pz_module_desc *d, const char *path,
  * init every module of `cfg`. */
 int pz_modules_load_config(const struct pz_config *cfg, char **error_r);
 void pz_modules_unload_all(void);
+/* pz_modules_forget - empty the table without deinit or dlclose (for a
+ * forked throwaway process). */
+void pz_modules_forget(void);
 
 #endif

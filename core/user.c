@@ -27,6 +27,16 @@ pz_user *pz_user_new(pz_pool *pool, const char *name)
 	return u;
 }
 
+pz_user *pz_user_copy(pz_pool *pool, pz_user *src)
+{
+	pz_user *u = pz_user_new(pool, src->name);
+	size_t i;
+
+	for (i = 0; i < src->n_fields; i++)
+		pz_user_set(u, src->fields[i].key, src->fields[i].value);
+	return u;
+}
+
 const char *pz_user_name(pz_user *u)
 {
 	return u->name;

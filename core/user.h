@@ -5,6 +5,8 @@
 #include <poczta/types.h>
 
 pz_user *pz_user_new(pz_pool *pool, const char *name);
+/* pz_user_copy - the user and its fields, copied into `pool`. */
+pz_user *pz_user_copy(pz_pool *pool, pz_user *src);
 const char *pz_user_name(pz_user *u);
 const char *pz_user_get(pz_user *u, const char *field);
 /* pz_user_set - set or replace a field; NULL value removes it. */

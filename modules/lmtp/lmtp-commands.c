@@ -21,12 +21,24 @@ static void cmd_lhlo(struct lmtp_session *s, char *args)
 {
 	const struct pz_host *h = lmtp_host;
 
-	if (*args == '\0') {
+	size_t len = strcspn(args, " "), i;
+
+	if (len == 0) {
 		lmtp_reply(s, "501 5.5.4 LHLO needs a domain");
 		return;
 	}
+	/* the name goes into Received: only printable ASCII, bounded */
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)args[i] <= 0x20 || (unsigned char)args[i] >= 0x7f)
+			break;
+	}
+	if (i < len || len >= sizeof(s->lhlo)) {
+		lmtp_reply(s, "501 5.5.4 Invalid LHLO domain");
+		return;
+	}
 	lmtp_tx_reset(s);
-	s->lhlo = h->pool_strndup(s->pool, args, strcspn(args, " "));
+	memcpy(s->lhlo, args, len);
+	s->lhlo[len] = '\0';
 	s->state = LMTP_READY;
 	lmtp_reply(s, "250-%s", h->config_global("hostname"));
 	if (strcmp(h->conn_peer(s->conn), "unix") != 0 && h->conn_tls_available(s->conn))
@@ -44,9 +56,11 @@ static void cmd_helo(struct lmtp_session *s, char *args)
 	lmtp_reply(s, "500 5.5.1 This is LMTP: use LHLO");
 }
 
-/* parse_path - "<addr>" (after FROM: or TO:) into *addr_r; the rest of
- * the line (parameters) into *params_r.  Quoted local parts may hold '>'. */
-static int parse_path(struct lmtp_session *s, char *p, char **addr_r, char **params_r)
+/* parse_path - "<addr>" (after FROM: or TO:) into *addr_r, in place in
+ * the command line; the rest (parameters) into *params_r.  Quoted local
+ * parts may hold '>'.  Control bytes, and blanks outside quotes, are
+ * refused: the address goes into header fields. */
+static int parse_path(char *p, char **addr_r, char **params_r)
 {
 	char *start, *q;
 	int quoted = 0;
@@ -57,6 +71,8 @@ static int parse_path(struct lmtp_session *s, char *p, char **addr_r, char **par
 		return -1;
 	start = ++p;
 	for (q = start; *q != '\0'; q++) {
+		if ((unsigned char)*q < 0x20 || *q == 0x7f || (*q == ' ' && !quoted))
+			return -1;
 		if (*q == '\\' && quoted && q[1] != '\0')
 			q++;
 		else if (*q == '"')
@@ -70,7 +86,7 @@ static int parse_path(struct lmtp_session *s, char *p, char **addr_r, char **par
 	/* a source route <@a,@b:user@c> (RFC 5321 appendix C) is ignored */
 	if (*start == '@' && strchr(start, ':') != NULL)
 		start = strchr(start, ':') + 1;
-	*addr_r = lmtp_host->pool_strdup(s->tx_pool, start);
+	*addr_r = start;
 	while (*q == ' ')
 		q++;
 	*params_r = q;
@@ -99,7 +115,7 @@ static void cmd_mail(struct lmtp_session *s, char *args)
 		lmtp_reply(s, "503 5.5.1 Nested MAIL command");
 		return;
 	}
-	if (strncasecmp(args, "FROM:", 5) != 0 || parse_path(s, args + 5, &addr, &params) < 0) {
+	if (strncasecmp(args, "FROM:", 5) != 0 || parse_path(args + 5, &addr, &params) < 0) {
 		lmtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
 	}
@@ -135,7 +151,7 @@ static void cmd_mail(struct lmtp_session *s, char *args)
 		lmtp_reply(s, "553 5.6.7 Non-ASCII address needs SMTPUTF8");
 		return;
 	}
-	s->sender = addr;
+	s->sender = lmtp_host->pool_strdup(s->tx_pool, addr);
 	s->state = LMTP_MAIL;
 	lmtp_reply(s, "250 2.1.0 Ok");
 }
@@ -157,42 +173,41 @@ static int in_list(const char *list, const char *word)
 }
 
 /* lookup_rcpt - the user for an address: user@domain first, then the bare
- * user for local domains; detail stripped.  0 found, 1 unknown, -1 temp. */
-static int lookup_rcpt(struct lmtp_session *s, struct lmtp_rcpt *r)
+ * user for local domains; detail stripped.  0 found, 1 unknown, -1 temp.
+ * Only a found user is allocated (in the transaction's pool). */
+static int lookup_rcpt(struct lmtp_session *s, struct lmtp_rcpt *r, const char *address,
+		       char **detail_r)
 {
 	const struct pz_host *h = lmtp_host;
 	const char *delim = s->set.recipient_delimiter;
-	char *local = h->pool_strdup(s->tx_pool, r->address), *domain = strrchr(local, '@');
-	char *detail = NULL;
+	char local[LMTP_MAX_ADDRESS + 1], full[2 * LMTP_MAX_ADDRESS + 2];
+	char *domain, *detail = NULL;
 	pz_error err = { PZ_ERR_NONE, NULL };
 	int rc;
 
+	snprintf(local, sizeof(local), "%s", address);
+	domain = strrchr(local, '@');
 	if (domain != NULL)
 		*domain++ = '\0';
 	if (delim[0] != '\0' && (detail = strstr(local, delim)) != NULL) {
 		*detail = '\0';
 		detail += strlen(delim);
 	}
+	*detail_r = detail;
 	if (local[0] == '\0')
 		return 1;
 	if (domain != NULL) {
-		char *full = h->pool_printf(s->tx_pool, "%s@%s", local, domain);
-
+		snprintf(full, sizeof(full), "%s@%s", local, domain);
 		rc = h->user_lookup(full, s->tx_pool, &r->user, &err);
 		if (rc != 1 || (s->set.local_domains != NULL && !in_list(s->set.local_domains, domain)))
-			goto done;
+			return rc;
 	}
-	rc = h->user_lookup(local, s->tx_pool, &r->user, &err);
-done:
-	if (rc == 0 && r->mailbox == NULL && detail != NULL && detail[0] != '\0' &&
-	    s->set.detail_mailbox)
-		r->mailbox = detail;
-	return rc;
+	return h->user_lookup(local, s->tx_pool, &r->user, &err);
 }
 
 /* deliver_mailbox_param - PZ_DELIVER_MAILBOX_PARAM=xtext, accepted only on
  * poczta-deliver's internal connection. */
-static int deliver_mailbox_param(struct lmtp_session *s, const char *param, char **mailbox_r)
+static int deliver_mailbox_param(struct lmtp_session *s, char *param, char **mailbox_r)
 {
 	const char *name = PZ_DELIVER_MAILBOX_PARAM "=", *p;
 	char *out, *o;
@@ -200,8 +215,9 @@ static int deliver_mailbox_param(struct lmtp_session *s, const char *param, char
 	if (strcmp(lmtp_host->conn_listener(s->conn), PZ_DELIVER_LISTENER) != 0 ||
 	    strncasecmp(param, name, strlen(name)) != 0 || strchr(param, ' ') != NULL)
 		return -1;
+	/* decoding only shrinks: decode in place */
 	p = param + strlen(name);
-	out = o = lmtp_host->pool_alloc(s->tx_pool, strlen(p) + 1);
+	out = o = param;
 	for (; *p != '\0'; p++) {
 		unsigned int c;
 
@@ -215,6 +231,7 @@ static int deliver_mailbox_param(struct lmtp_session *s, const char *param, char
 			*o++ = *p;
 		}
 	}
+	*o = '\0';
 	*mailbox_r = out;
 	return out[0] == '\0' ? -1 : 0;
 }
@@ -222,19 +239,19 @@ static int deliver_mailbox_param(struct lmtp_session *s, const char *param, char
 static void cmd_rcpt(struct lmtp_session *s, char *args)
 {
 	struct lmtp_rcpt r = { NULL, NULL, NULL };
-	char *params;
+	char *params, *address, *detail = NULL, *mailbox = NULL;
 	int rc;
 
 	if (s->state != LMTP_MAIL) {
 		lmtp_reply(s, "503 5.5.1 MAIL needed first");
 		return;
 	}
-	if (strncasecmp(args, "TO:", 3) != 0 || parse_path(s, args + 3, &r.address, &params) < 0 ||
-	    r.address[0] == '\0') {
+	if (strncasecmp(args, "TO:", 3) != 0 || parse_path(args + 3, &address, &params) < 0 ||
+	    address[0] == '\0') {
 		lmtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return;
 	}
-	if (*params != '\0' && deliver_mailbox_param(s, params, &r.mailbox) < 0) {
+	if (*params != '\0' && deliver_mailbox_param(s, params, &mailbox) < 0) {
 		lmtp_reply(s, "555 5.5.4 Unsupported parameter %.40s", params);
 		return;
 	}
@@ -242,15 +259,20 @@ static void cmd_rcpt(struct lmtp_session *s, char *args)
 		lmtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	rc = lookup_rcpt(s, &r);
+	rc = lookup_rcpt(s, &r, address, &detail);
 	if (rc < 0) {
-		lmtp_reply(s, "451 4.3.0 <%s> Temporary user lookup failure", r.address);
+		lmtp_reply(s, "451 4.3.0 <%s> Temporary user lookup failure", address);
 		return;
 	}
 	if (rc > 0) {
-		lmtp_reply(s, "550 5.1.1 <%s> User doesn't exist", r.address);
+		lmtp_reply(s, "550 5.1.1 <%s> User doesn't exist", address);
 		return;
 	}
+	r.address = lmtp_host->pool_strdup(s->tx_pool, address);
+	if (mailbox != NULL)
+		r.mailbox = lmtp_host->pool_strdup(s->tx_pool, mailbox);
+	else if (detail != NULL && detail[0] != '\0' && s->set.detail_mailbox)
+		r.mailbox = lmtp_host->pool_strdup(s->tx_pool, detail);
 	if (s->n_rcpts == s->rcpts_alloc) {
 		size_t n = s->rcpts_alloc == 0 ? 8 : s->rcpts_alloc * 2;
 
@@ -351,7 +373,12 @@ static void cmd_bdat(struct lmtp_session *s, char *args)
 	while (size > 0) {
 		size_t n = size > sizeof(buf) ? sizeof(buf) : (size_t)size;
 
-		if (h->conn_read(s->conn, buf, n) != PZ_IO_OK) {
+		int r = h->conn_read(s->conn, buf, n);
+
+		if (r != PZ_IO_OK) {
+			/* nothing was acknowledged: the MTA keeps the message */
+			lmtp_reply(s, r == PZ_IO_TIMEOUT ? "421 4.4.2 Timeout during BDAT" :
+				   "421 4.3.2 Connection closing during BDAT");
 			s->quit = 1;
 			return;
 		}

@@ -33,7 +33,7 @@ static char *trace_headers(struct lmtp_session *s, pz_filter_msg *fm,
 	out = h->pool_printf(pool, "Return-Path: <%s>\r\nDelivered-To: %s\r\n"
 			     "Received: from %s (%s)\r\n\tby %s (Poczta) with LMTP id %s\r\n"
 			     "\tfor <%s>; %s\r\n",
-			     s->sender, r->address, s->lhlo != NULL ? s->lhlo : "unknown",
+			     s->sender, r->address, s->lhlo[0] != '\0' ? s->lhlo : "unknown",
 			     h->conn_peer(s->conn), h->config_global("hostname"), id,
 			     r->address, date);
 	for (i = 0; i < n; i++) {
@@ -55,9 +55,10 @@ static int open_target(const struct pz_storage_ops *ops, pz_mail_user *mu, const
 			*name_r = want;
 			return 0;
 		}
-		if (err->cls != PZ_ERR_NOT_FOUND)
-			return -1;
 		if (create) {
+			/* quarantine: never INBOX instead */
+			if (err->cls != PZ_ERR_NOT_FOUND)
+				return -1;
 			if (ops->mailbox_create(mu, want, 0, err) < 0 && err->cls != PZ_ERR_EXISTS)
 				return -1;
 			if (ops->mailbox_open(mu, want, PZ_OPEN_SAVEONLY, box_r, err) < 0)
@@ -65,6 +66,10 @@ static int open_target(const struct pz_storage_ops *ops, pz_mail_user *mu, const
 			*name_r = want;
 			return 0;
 		}
+		/* a detail or -m name that does not exist, or that the storage
+		 * does not accept as a name, means INBOX */
+		if (err->cls != PZ_ERR_NOT_FOUND && err->cls != PZ_ERR_PARAMS)
+			return -1;
 	}
 	*name_r = "INBOX";
 	return ops->mailbox_open(mu, "INBOX", PZ_OPEN_SAVEONLY, box_r, err);

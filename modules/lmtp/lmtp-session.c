@@ -46,6 +46,11 @@ void lmtp_reply(struct lmtp_session *s, const char *fmt, ...)
 		return;
 	if ((size_t)n > sizeof(buf) - 3)
 		n = (int)sizeof(buf) - 3;
+	/* a reply is one line whatever text a filter or client put in it */
+	for (int i = 0; i < n; i++) {
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = ' ';
+	}
 	memcpy(buf + n, "\r\n", 2);
 	lmtp_host->conn_write(s->conn, buf, (size_t)n + 2);
 }

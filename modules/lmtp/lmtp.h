@@ -58,7 +58,7 @@ struct lmtp_session {
 	pz_pool *tx_pool;   /* transaction: cleared at RSET/MAIL/end of data */
 	enum lmtp_state state;
 	struct lmtp_settings set;
-	char *lhlo;
+	char lhlo[256];          /* the client's LHLO name, "" before it */
 	char *sender;
 	uint64_t declared_size;
 	struct lmtp_rcpt *rcpts;

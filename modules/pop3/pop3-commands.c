@@ -20,35 +20,40 @@ struct pop3_cmd {
 	void (*fn)(struct pop3_session *s, char **args, int n, char *rest);
 };
 
-const char *pop3_capabilities(struct pop3_session *s)
+/* pop3_capabilities - the CAPA lines for the session's state, into buf. */
+void pop3_capabilities(struct pop3_session *s, char *buf, size_t size)
 {
 	const struct pz_host *h = pop3_host;
-	char *caps = h->pool_printf(s->pool, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
-				    "PIPELINING\r\n");
 	const char *mechs = h->auth_mechanisms(s->conn);
+	size_t n;
 
+	n = (size_t)snprintf(buf, size, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+			     "PIPELINING\r\n");
 	if (s->state == POP3_AUTHORIZATION) {
-		if (h->auth_plaintext_allowed(s->conn))
-			caps = h->pool_printf(s->pool, "%sUSER\r\n", caps);
-		if (mechs[0] != '\0')
-			caps = h->pool_printf(s->pool, "%sSASL %s\r\n", caps, mechs);
-		if (h->conn_tls_available(s->conn))
-			caps = h->pool_printf(s->pool, "%sSTLS\r\n", caps);
+		if (h->auth_plaintext_allowed(s->conn) && n < size)
+			n += (size_t)snprintf(buf + n, size - n, "USER\r\n");
+		if (mechs[0] != '\0' && n < size)
+			n += (size_t)snprintf(buf + n, size - n, "SASL %s\r\n", mechs);
+		if (h->conn_tls_available(s->conn) && n < size)
+			n += (size_t)snprintf(buf + n, size - n, "STLS\r\n");
 	}
-	if (s->set.expire_days < 0)
-		caps = h->pool_printf(s->pool, "%sEXPIRE NEVER\r\n", caps);
-	else
-		caps = h->pool_printf(s->pool, "%sEXPIRE %lld\r\n", caps,
+	if (n < size && s->set.expire_days < 0)
+		n += (size_t)snprintf(buf + n, size - n, "EXPIRE NEVER\r\n");
+	else if (n < size)
+		n += (size_t)snprintf(buf + n, size - n, "EXPIRE %lld\r\n",
 				      (long long)s->set.expire_days);
-	caps = h->pool_printf(s->pool, "%sLOGIN-DELAY %llu\r\nIMPLEMENTATION Poczta\r\n", caps,
-			      (unsigned long long)(s->set.login_delay_ms / 1000));
-	return caps;
+	if (n < size)
+		snprintf(buf + n, size - n, "LOGIN-DELAY %llu\r\nIMPLEMENTATION Poczta\r\n",
+			 (unsigned long long)(s->set.login_delay_ms / 1000));
 }
 
 static void cmd_capa(struct pop3_session *s, char **args, int n, char *rest)
 {
+	char caps[POP3_CAPA_MAX];
+
+	pop3_capabilities(s, caps, sizeof(caps));
 	pop3_reply(s, "+OK Capability list follows");
-	pop3_host->conn_write(s->conn, pop3_capabilities(s), strlen(pop3_capabilities(s)));
+	pop3_host->conn_write(s->conn, caps, strlen(caps));
 	pop3_reply(s, ".");
 }
 
@@ -95,7 +100,7 @@ static void cmd_stls(struct pop3_session *s, char **args, int n, char *rest)
 		s->quit = 1;
 		return;
 	}
-	s->user_name = NULL; /* RFC 2595: forget what was said before TLS */
+	s->user_name[0] = '\0'; /* RFC 2595: forget what was said before TLS */
 }
 
 /* logged_in - the maildrop is opened and locked, or the login undone. */
@@ -113,9 +118,11 @@ static void logged_in(struct pop3_session *s, pz_user *user)
 	pop3_reply(s, "+OK Logged in.");
 }
 
-/* auth_failed - the reply for a failed login, with its RFC 3206 code. */
+/* auth_failed - the reply for a failed login, with its RFC 3206 code; a
+ * failed attempt counts as a bad command, so guessing is bounded too. */
 static void auth_failed(struct pop3_session *s, const pz_error *err)
 {
+	s->bad_commands++;
 	if (err->cls == PZ_ERR_TEMP)
 		pop3_reply(s, "-ERR [SYS/TEMP] %s", err->msg);
 	else
@@ -129,7 +136,7 @@ static void cmd_user(struct pop3_session *s, char **args, int n, char *rest)
 			   "(SSL/TLS) connections.");
 		return;
 	}
-	s->user_name = pop3_host->pool_strdup(s->pool, args[0]);
+	snprintf(s->user_name, sizeof(s->user_name), "%s", args[0]);
 	pop3_reply(s, "+OK");
 }
 
@@ -137,10 +144,11 @@ static void cmd_pass(struct pop3_session *s, char **args, int n, char *rest)
 {
 	pz_error err = { PZ_ERR_NONE, NULL };
 	pz_user *user = NULL;
-	const char *name = s->user_name;
+	char name[sizeof(s->user_name)];
 
-	s->user_name = NULL;
-	if (name == NULL) {
+	memcpy(name, s->user_name, sizeof(name));
+	s->user_name[0] = '\0';
+	if (name[0] == '\0') {
 		pop3_reply(s, "-ERR No username given.");
 		s->bad_commands++;
 		return;
@@ -163,8 +171,9 @@ static void cmd_auth(struct pop3_session *s, char **args, int n, char *rest)
 	pz_sasl *sasl;
 
 	if (n == 0) {
-		char *mechs = h->pool_strdup(s->pool, h->auth_mechanisms(s->conn)), *m, *save = NULL;
+		char mechs[256], *m, *save = NULL;
 
+		snprintf(mechs, sizeof(mechs), "%s", h->auth_mechanisms(s->conn));
 		pop3_reply(s, "+OK");
 		for (m = strtok_r(mechs, " ", &save); m != NULL; m = strtok_r(NULL, " ", &save))
 			pop3_reply(s, "%s", m);
@@ -194,8 +203,19 @@ static void cmd_auth(struct pop3_session *s, char **args, int n, char *rest)
 			return;
 		}
 		pop3_reply(s, "+ %s", challenge);
-		if (h->conn_flush(s->conn) < 0 ||
-		    h->conn_read_line(s->conn, POP3_MAX_LINE, &line, &len) != PZ_IO_OK) {
+		if (h->conn_flush(s->conn) < 0) {
+			s->quit = 1;
+			return;
+		}
+		r = h->conn_read_line(s->conn, POP3_MAX_LINE, &line, &len);
+		if (r == PZ_IO_TOO_LONG) {
+			pop3_reply(s, "-ERR Authentication response too long.");
+			s->bad_commands++;
+			return;
+		}
+		if (r != PZ_IO_OK) {
+			if (r == PZ_IO_SHUTDOWN)
+				pop3_reply(s, "-ERR [SYS/TEMP] Server shutting down.");
 			s->quit = 1;
 			return;
 		}
@@ -332,7 +352,8 @@ static const struct pop3_cmd commands[] = {
 	{ "NOOP", ST_TRANS, 0, 0, cmd_noop },
 	{ "STLS", ST_AUTH, 0, 0, cmd_stls },
 	{ "USER", ST_AUTH, 1, 1, cmd_user },
-	{ "PASS", ST_AUTH, 1, POP3_MAX_ARGS, cmd_pass },
+	/* PASS takes the rest of the line: a password may hold blanks */
+	{ "PASS", ST_AUTH, 1, POP3_MAX_ARGS + 1, cmd_pass },
 	{ "AUTH", ST_AUTH, 0, 2, cmd_auth },
 	{ "STAT", ST_TRANS, 0, 0, cmd_stat },
 	{ "LIST", ST_TRANS, 0, 1, cmd_list },

@@ -16,7 +16,6 @@
 struct list_ctx {
 	struct pop3_session *s;
 	unsigned int box;
-	size_t alloc;
 };
 
 /* lock_maildrop - flock a per-user file; a second session gets IN-USE.
@@ -69,22 +68,44 @@ static void list_appended(void *ctx, const struct pz_msg_info *info)
 	struct pop3_session *s = lc->s;
 	struct pop3_msg *m;
 
-	if (s->n_msgs == lc->alloc) {
-		size_t n = lc->alloc == 0 ? 64 : lc->alloc * 2;
+	if (s->n_msgs == s->msgs_alloc) {
+		size_t n = s->msgs_alloc == 0 ? 64 : s->msgs_alloc * 2;
 
-		s->msgs = pop3_host->pool_realloc(s->pool, s->msgs, lc->alloc * sizeof(*m),
+		s->msgs = pop3_host->pool_realloc(s->pool, s->msgs, s->msgs_alloc * sizeof(*m),
 						  n * sizeof(*m));
-		lc->alloc = n;
+		s->msgs_alloc = n;
 	}
 	m = &s->msgs[s->n_msgs++];
+	memset(m, 0, sizeof(*m));
 	m->uid = info->uid;
 	m->size = info->rfc822_size;
 	m->box = lc->box;
 	m->flags = info->flags;
-	/* an expired message is dropped from the list here and expunged below */
-	if (s->set.expire_days >= 0 && (info->flags & PZ_FLAG_SEEN) != 0 &&
-	    info->internal_date <= time(NULL) - s->set.expire_days * 86400)
-		m->deleted = 1;
+}
+
+/* mark_expired - RFC 2449 EXPIRE counts days since a message was
+ * retrieved: POP3 records that time in the storage's cache at UPDATE, and
+ * messages retrieved longer ago than the policy are marked for removal.
+ * Mail never downloaded over POP3 (read over IMAP only) is kept. */
+static void mark_expired(struct pop3_session *s)
+{
+	pz_pool *pool = pop3_host->pool_create("pop3 expire");
+	time_t limit = time(NULL) - (time_t)s->set.expire_days * 86400;
+	uint32_t i;
+
+	for (i = 0; i < s->n_msgs; i++) {
+		struct pop3_msg *m = &s->msgs[i];
+		pz_error err = { PZ_ERR_NONE, NULL };
+		const char *value = NULL;
+		size_t len = 0;
+
+		if (s->storage->msg_cache_get(s->boxes[m->box].box, m->uid, POP3_RETRIEVED_FIELD,
+					      pool, &value, &len, &err) == 0 && value != NULL &&
+		    strtoll(value, NULL, 10) <= limit)
+			m->deleted = 1;
+		pop3_host->pool_clear(pool);
+	}
+	pop3_host->pool_destroy(&pool);
 }
 
 /* uidset_of - the UIDs of box `box` whose flag field (deleted or retrieved)
@@ -136,6 +157,7 @@ static int expire_at_login(struct pop3_session *s, pz_error *err)
 
 	if (s->set.expire_days < 0)
 		return 0;
+	mark_expired(s);
 	for (b = 0; b < s->n_boxes; b++) {
 		if (expunge_box(s, b, err) < 0)
 			return -1;
@@ -159,7 +181,7 @@ static int open_boxes(struct pop3_session *s, pz_error *err)
 		.appended = list_appended,
 	};
 	char *names = pop3_host->pool_strdup(s->pool, s->set.mailboxes), *name, *save = NULL;
-	struct list_ctx lc = { s, 0, 0 };
+	struct list_ctx lc = { s, 0 };
 
 	for (name = strtok_r(names, " \t,", &save); name != NULL && s->n_boxes < POP3_MAX_MAILBOXES;
 	     name = strtok_r(NULL, " \t,", &save)) {
@@ -201,12 +223,35 @@ int pop3_maildrop_open(struct pop3_session *s, const char **resp_r)
 	return 0;
 }
 
+/* mark_retrieved - when messages kept on the server were downloaded, for
+ * the EXPIRE policy (a cache field: losing it only keeps mail longer). */
+static void mark_retrieved(struct pop3_session *s)
+{
+	char now[32];
+	uint32_t i;
+
+	if (s->set.expire_days < 0)
+		return;
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	for (i = 0; i < s->n_msgs; i++) {
+		pz_error err = { PZ_ERR_NONE, NULL };
+		const struct pop3_msg *m = &s->msgs[i];
+
+		if (m->retrieved && !m->deleted &&
+		    s->storage->msg_cache_set(s->boxes[m->box].box, m->uid, POP3_RETRIEVED_FIELD,
+					      now, strlen(now), &err) < 0)
+			pop3_host->log(s->module, PZ_LOG_WARNING, "cannot record retrieval: %s",
+				       err.msg);
+	}
+}
+
 int pop3_maildrop_update(struct pop3_session *s, const char **error_r)
 {
 	pz_error err = { PZ_ERR_NONE, NULL };
 	unsigned int b;
 	uint32_t i, deleted = 0;
 
+	mark_retrieved(s);
 	for (b = 0; b < s->n_boxes; b++) {
 		pz_uidset seen = uidset_of(s, b, 1);
 
@@ -240,6 +285,7 @@ void pop3_maildrop_close(struct pop3_session *s)
 			s->storage->mailbox_close(&s->boxes[b].box);
 	}
 	s->n_boxes = 0;
+	s->n_msgs = 0; /* a later login lists the maildrop anew into msgs */
 	if (s->mu != NULL)
 		s->storage->user_close(&s->mu);
 	if (s->lock_fd >= 0) {

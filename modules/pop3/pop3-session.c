@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "pop3.h"
 
 const struct pz_host *pop3_host;
@@ -48,6 +50,11 @@ void pop3_reply(struct pop3_session *s, const char *fmt, ...)
 		return;
 	if ((size_t)n > sizeof(buf) - 3)
 		n = (int)sizeof(buf) - 3;
+	/* a reply is one line whatever text it quotes */
+	for (int i = 0; i < n; i++) {
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = ' ';
+	}
 	memcpy(buf + n, "\r\n", 2);
 	pop3_host->conn_write(s->conn, buf, (size_t)n + 2);
 }
@@ -74,6 +81,18 @@ static unsigned int clamp_ms(uint64_t ms)
 	return ms > 0x7fffffff ? 0x7fffffff : (unsigned int)ms;
 }
 
+/* login_overdue - more than login_timeout since the connection began. */
+static int login_overdue(struct pop3_session *s)
+{
+	struct timespec now;
+	uint64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (uint64_t)(now.tv_sec - s->started.tv_sec) * 1000 +
+		(uint64_t)((now.tv_nsec - s->started.tv_nsec) / 1000000);
+	return s->set.login_timeout_ms > 0 && ms > s->set.login_timeout_ms;
+}
+
 void pop3_session(pz_module *self, pz_conn *conn, pz_pool *pool)
 {
 	struct pop3_session *s = pop3_host->pool_alloc(pool, sizeof(*s));
@@ -83,6 +102,7 @@ void pop3_session(pz_module *self, pz_conn *conn, pz_pool *pool)
 	s->pool = pool;
 	s->state = POP3_AUTHORIZATION;
 	s->lock_fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	read_settings(&s->set);
 	pop3_host->conn_set_timeout(conn, clamp_ms(s->set.login_timeout_ms));
 	pop3_reply(s, "+OK %s", s->set.greeting);
@@ -92,6 +112,12 @@ void pop3_session(pz_module *self, pz_conn *conn, pz_pool *pool)
 		size_t len;
 		int r = pop3_host->conn_read_line(conn, POP3_MAX_LINE, &line, &len);
 
+		if (s->state == POP3_AUTHORIZATION && login_overdue(s)) {
+			/* login_timeout bounds the whole login, not each read */
+			pop3_reply(s, "-ERR Disconnected: no login within %llu seconds.",
+				   (unsigned long long)(s->set.login_timeout_ms / 1000));
+			break;
+		}
 		if (r == PZ_IO_TOO_LONG) {
 			pop3_reply(s, "-ERR Line too long.");
 			s->bad_commands++;
@@ -146,12 +172,16 @@ static int check_expire(const char *v)
 }
 
 /* lock_dir_prepare - the lock folder, owned by the unprivileged user so
- * connection processes can create lock files in it. */
+ * connection processes can create lock files in it.  The folder is opened
+ * without following a symlink and changed through its descriptor, so a
+ * link put in its place cannot hand another file to that user. */
 static int lock_dir_prepare(const char **error_r)
 {
 	const char *dir = pop3_host->config_string(pop3_self, "lock_dir");
 	char buf[4096];
 	struct passwd *pw;
+	struct stat st;
+	int fd;
 
 	if (dir == NULL) {
 		const char *state = pop3_host->config_global("state_dir");
@@ -168,11 +198,22 @@ static int lock_dir_prepare(const char **error_r)
 		*error_r = "cannot create the POP3 lock folder";
 		return -1;
 	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		pop3_host->log(pop3_self, PZ_LOG_ERROR, "open %s: %s", dir, strerror(errno));
+		*error_r = "cannot open the POP3 lock folder (a symlink is not accepted)";
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	if (geteuid() == 0 && (pw = getpwnam(pop3_host->config_global("user"))) != NULL &&
-	    chown(dir, pw->pw_uid, pw->pw_gid) < 0) {
+	    (st.st_uid != pw->pw_uid || st.st_gid != pw->pw_gid) &&
+	    fchown(fd, pw->pw_uid, pw->pw_gid) < 0) {
+		close(fd);
 		*error_r = "cannot chown the POP3 lock folder";
 		return -1;
 	}
+	close(fd);
 	return 0;
 }
 

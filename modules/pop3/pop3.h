@@ -5,11 +5,15 @@
 #ifndef POCZTA_POP3_H
 #define POCZTA_POP3_H
 
+#include <time.h>
 #include <poczta/poczta.h>
 
 #define POP3_MAX_LINE 8192      /* a command line, AUTH responses included */
 #define POP3_MAX_ARGS 4
 #define POP3_MAX_MAILBOXES 16
+#define POP3_CAPA_MAX 512
+/* cache field: when POP3 last retrieved a message (seconds since the epoch) */
+#define POP3_RETRIEVED_FIELD "pop3.retrieved"
 
 extern const struct pz_host *pop3_host;
 
@@ -53,7 +57,8 @@ struct pop3_session {
 	enum pop3_state state;
 	struct pop3_settings set;
 	int bad_commands;
-	char *user_name;         /* after USER */
+	char user_name[POP3_MAX_LINE + 1]; /* after USER; "" when none */
+	struct timespec started; /* for the login deadline */
 	pz_user *user;
 	const struct pz_storage_ops *storage;
 	pz_mail_user *mu;
@@ -61,6 +66,7 @@ struct pop3_session {
 	unsigned int n_boxes;
 	struct pop3_msg *msgs;
 	uint32_t n_msgs;
+	size_t msgs_alloc;
 	int lock_fd;
 	int quit;
 };
@@ -72,7 +78,7 @@ const char *pop3_lock_dir(pz_pool *pool);
 
 /* pop3-commands.c: run one command line; the table knows the states. */
 void pop3_command(struct pop3_session *s, char *line);
-const char *pop3_capabilities(struct pop3_session *s);
+void pop3_capabilities(struct pop3_session *s, char *buf, size_t size);
 
 /* pop3-maildrop.c */
 int pop3_maildrop_open(struct pop3_session *s, const char **resp_r);

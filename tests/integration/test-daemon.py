@@ -181,6 +181,22 @@ class DaemonTest(unittest.TestCase):
         for x in (c, n, p):
             x.close()
 
+    def test_reload_with_taken_port_keeps_running(self):
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        self.pz.write_config(TESTPROTO, listener("plain", self.plain) +
+                             listener("tls", self.tls, "implicit") + listener("new", port))
+        self.pz.signal(signal.SIGHUP)
+        self.assertTrue(self.pz.wait_log("keeping the running configuration"),
+                        self.pz.read_log())
+        self.assertIsNone(self.pz.proc.poll())
+        c = LineClient.tcp(self.plain)
+        self.assertEqual(c.line(), "* testproto ready")
+        c.close()
+        taken.close()
+
     def test_reload_with_bad_config_keeps_running(self):
         with open(self.pz.conf, "a") as f:
             f.write("no_such_key = 1\n")
@@ -344,6 +360,10 @@ class CommandLineTest(unittest.TestCase):
         r = subprocess.run([POCZTA, "-t", "-c", self.pz.conf], capture_output=True, text=True,
                            timeout=30, cwd="/")
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    @unittest.skipUnless(os.geteuid() == 0, "the user check applies when started as root")
+    def test_check_refuses_root_user(self):
+        self.check_fails("user = root\n", "user 'root': is root or in group root")
 
     def test_check_missing_include(self):
         self.check_fails("include /nonexistent/file.conf\n",

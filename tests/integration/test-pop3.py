@@ -289,6 +289,67 @@ class Pop3Test(Pop3Base):
         self.assertEqual(out, crlf(MSG2_LF))
 
 
+class Pop3HardeningTest(Pop3Base):
+    extra_pop3 = " mailboxes = INBOX Broken\n login_timeout = 2s\n"
+
+    def child_rss_kb(self, c):
+        c.send("NOOP")  # any reply: the process is there
+        c.line()
+        from pzfixture import child_pids
+        pid = max(child_pids(self.pz.proc.pid))
+        with open("/proc/%d/status" % pid) as f:
+            return int([x for x in f if x.startswith("VmRSS")][0].split()[1])
+
+    def test_relogin_after_failed_maildrop_open(self):
+        for i in range(150):
+            self.maildir.deliver("demo", b"Subject: %d\n\nx\n" % i)
+        broken = os.path.join(self.maildir.root, "demo", ".Broken")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(broken, sub))
+        chown_run_user(self.maildir.root)
+        os.chmod(broken, 0)
+        try:
+            c = self.raw()
+            for _ in range(3):
+                c.cmd("USER demo")
+                self.assertTrue(c.cmd("PASS demo").startswith("-ERR [SYS/"))
+            self.assertEqual(c.cmd("CAPA"), "+OK Capability list follows")
+            self.multiline(c)
+            c.close()
+        finally:
+            os.chmod(broken, 0o700)
+        p = self.pop()
+        self.assertEqual(p.stat()[0], 153)
+        p.quit()
+
+    def test_memory_stays_bounded_before_login(self):
+        c = self.raw()
+        before = None
+        for rnd in range(4):
+            c.sock.sendall(("USER " + "u" * 4000 + "\r\nCAPA\r\n").encode() * 1000)
+            for _ in range(1000):
+                self.assertEqual(c.line(), "+OK")
+                self.assertEqual(c.line(), "+OK Capability list follows")
+                self.multiline(c)
+            rss = self.child_rss_kb(c)
+            if before is None:
+                before = rss
+        self.assertLess(rss - before, 1024, "grew from %d to %d kB" % (before, rss))
+        c.close()
+
+    def test_login_deadline_is_absolute(self):
+        c = self.raw()
+        t0 = time.time()
+        with self.assertRaises((EOFError, ConnectionResetError)):
+            while time.time() - t0 < 10:
+                line = c.cmd("CAPA")
+                if line.startswith("-ERR Disconnected"):
+                    c.line()
+                self.multiline(c)
+                time.sleep(0.5)
+        self.assertLess(time.time() - t0, 5)
+
+
 class Pop3ClientsTest(Pop3Base):
     def fetchmail(self, *extra, tls=False):
         work = tempfile.mkdtemp(dir=self.pz.dir)

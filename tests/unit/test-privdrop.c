@@ -18,8 +18,10 @@ static void test_lookup(void **state)
 	gid_t gid;
 	const char *err = NULL;
 
-	assert_int_equal(pz_privdrop_lookup("root", &uid, &gid, &err), 0);
-	assert_int_equal(uid, 0);
+	assert_int_equal(pz_privdrop_lookup("nobody", &uid, &gid, &err), 0);
+	assert_int_not_equal(uid, 0);
+	assert_int_equal(pz_privdrop_lookup("root", &uid, &gid, &err), -1);
+	assert_string_equal(err, "is root or in group root: connection processes must not run as root");
 	assert_int_equal(pz_privdrop_lookup("no-such-user-pz", &uid, &gid, &err), -1);
 	assert_string_equal(err, "no such system user");
 }

@@ -3,10 +3,15 @@
  * A filter registers for hook points.  At `deliver` (LMTP, poczta-deliver),
  * `append` (IMAP APPEND) and `scan` (poczta-admin scan) it returns a verdict;
  * the first non-accept verdict of all filters wins.  A filter that returns
- * -1 or takes longer than its timeout counts as a tempfail unless the admin
- * set `fail_open = yes` in the filter's section.  `saved` and `expunged` are
- * notifications after the fact (for indexers).  `search` answers text
- * queries with UIDs.
+ * -1 counts as a tempfail unless the admin set `fail_open = yes` in the
+ * filter's section.  `saved` and `expunged` are notifications after the
+ * fact (for indexers).  `search` answers text queries with UIDs.
+ *
+ * Time: every hook call must finish within the global `filter_timeout`
+ * (host->config_global("filter_timeout"), a duration such as "30s").  Bound
+ * your own I/O by it (poll timeouts on your scanner's socket) and return -1
+ * when it runs out.  A call that overruns it ends the connection process:
+ * nothing in progress is acknowledged, so the MTA or client retries.
  *
  * The message is reached through host->filter_msg_* calls: its stream, the
  * envelope sender and recipients, the user, and a call to add headers.

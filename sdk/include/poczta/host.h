@@ -11,7 +11,8 @@
  * Conventions for every call below:
  * - Memory: a returned pointer is owned by the pool passed in, or by the
  *   object it came from, and is valid as long as that pool or object.  A
- *   string passed in is copied if the core keeps it.
+ *   string passed in is copied if the core keeps it, except where a call
+ *   says otherwise (pool_create, stream_from_memory, filter_msg_new).
  * - Errors: 0 on success, -1 with *error_r or *err set, unless stated.
  * - Nothing here exits the process or writes to stdout/stderr.
  */
@@ -81,7 +82,8 @@ struct pz_host {
 	const char *(*config_global)(const char *key);
 
 	/* ---- memory pools.  Allocation never fails (the core logs and ends
-	 * the process when memory runs out).  Memory is zeroed. */
+	 * the process when memory runs out).  Memory is zeroed.  The name
+	 * given to pool_create is kept, not copied: use a string constant. */
 	pz_pool *(*pool_create)(const char *name);
 	void (*pool_destroy)(pz_pool **pool);   /* sets *pool to NULL */
 	void (*pool_clear)(pz_pool *pool);      /* frees everything, keeps the pool */
@@ -113,7 +115,8 @@ struct pz_host {
 	size_t (*conn_input_pending)(pz_conn *c);
 	/* Wait until the client sent something (returns 1), `fd` (if >= 0)
 	 * is readable (2), or `timeout_ms` passed (0); -1 on error.  When the
-	 * server is stopping it returns 1 and the next read PZ_IO_SHUTDOWN. */
+	 * server is stopping it returns 1, and reads return PZ_IO_SHUTDOWN once
+	 * the complete lines already received have been read. */
 	int (*conn_wait)(pz_conn *c, int fd, int timeout_ms);
 	/* Whether the listener has a certificate for STARTTLS. */
 	int (*conn_tls_available)(pz_conn *c);
@@ -162,7 +165,9 @@ struct pz_host {
 			    const struct pz_storage_ops **ops_r, pz_mail_user **mu_r,
 			    pz_error *err);
 
-	/* ---- streams.  Reads are sequential from the current offset. */
+	/* ---- streams.  Reads are sequential from the current offset.
+	 * stream_from_memory keeps `data` (no copy): it must outlive the
+	 * stream. */
 	pz_stream *(*stream_from_fd)(pz_pool *pool, int fd, int close_on_free);
 	pz_stream *(*stream_from_memory)(pz_pool *pool, const void *data, size_t len);
 	pz_stream *(*stream_new)(pz_pool *pool, const struct pz_stream_ops *ops,
@@ -172,7 +177,9 @@ struct pz_host {
 	int64_t (*stream_size)(pz_stream *s);
 
 	/* ---- filters, for protocol modules: build a message handle, run the
-	 * hook over every filter, notify. */
+	 * hook over every filter, notify.  filter_msg_new keeps `message`,
+	 * `user` and the `recipients` array (not copied): they must outlive
+	 * the handle, which lives in `pool`. */
 	pz_filter_msg *(*filter_msg_new)(pz_pool *pool, pz_stream *message,
 					 pz_user *user, const char *sender,
 					 const char *const *recipients, size_t count);
