@@ -234,3 +234,156 @@ class LineClient:
 
     def close(self):
         self.sock.close()
+
+
+# ---- IMAP helpers (tests/integration/test-imap*.py)
+
+def imap_config(maildir, port, tls_port=None, imap="", maildir_extra=""):
+    """Module sections and listeners for an IMAP server over `maildir`
+    (the maildir module creating the special-use folders at first login)."""
+    modules = ("module maildir {\n location = maildir:%s/%%u\n"
+               " autocreate = Drafts Sent Trash Junk Archive\n%s}\n"
+               "module imap {\n%s}\n") % (maildir.root, maildir_extra, imap)
+    listeners = "listener imap {\n protocol = imap\n address = 127.0.0.1:%d\n}\n" % port
+    if tls_port:
+        listeners += ("listener imaps {\n protocol = imap\n address = 127.0.0.1:%d\n"
+                      " tls = implicit\n}\n") % tls_port
+    return modules, listeners
+
+
+class ImapClient(LineClient):
+    """A raw IMAP conversation.  run() sends one tagged command and returns
+    (untagged, tagged): the untagged responses as text (a literal is kept
+    inline as "{n}\\r\\n<data>") and the tagged reply without its tag."""
+
+    def __init__(self, sock):
+        LineClient.__init__(self, sock)
+        self.n = 0
+
+    @classmethod
+    def connect(cls, port, host="127.0.0.1", timeout=10, ctx=None):
+        sock = socket.create_connection((host, port), timeout)
+        if ctx is not None:
+            sock = ctx.wrap_socket(sock, server_hostname="localhost")
+        c = cls(sock)
+        c.greeting = c.response()
+        return c
+
+    def raw_line(self):
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("connection closed; buffered %r" % self.buf)
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line + b"\n"
+
+    def read_bytes(self, n):
+        chunks, have = [self.buf], len(self.buf)
+        while have < n:
+            data = self.sock.recv(min(1 << 20, max(65536, n - have)))
+            if not data:
+                raise EOFError("connection closed in a literal")
+            chunks.append(data)
+            have += len(data)
+        data = b"".join(chunks)
+        data, self.buf = data[:n], data[n:]
+        return data
+
+    def response(self):
+        """One whole response line, literals included, as str."""
+        import re
+        out = b""
+        while True:
+            line = self.raw_line()
+            out += line
+            m = re.search(rb"~?\{(\d+)\}\r?\n$", line)
+            if not m:
+                return out.rstrip(b"\r\n").decode("utf-8", "replace")
+            out += self.read_bytes(int(m.group(1)))
+
+    def next_tag(self):
+        self.n += 1
+        return "t%d" % self.n
+
+    def run(self, command, tag=None):
+        tag = tag or self.next_tag()
+        self.sock.sendall(("%s %s\r\n" % (tag, command)).encode())
+        return self.collect(tag)
+
+    def collect(self, tag):
+        untagged = []
+        while True:
+            r = self.response()
+            if r.startswith(tag + " "):
+                return untagged, r[len(tag) + 1:]
+            untagged.append(r)
+
+    def ok(self, command):
+        """run() that must end in OK; returns the untagged responses."""
+        untagged, tagged = self.run(command)
+        if not tagged.startswith("OK"):
+            raise AssertionError("%s -> %s (untagged %r)" % (command, tagged, untagged))
+        return untagged
+
+
+# ---- storage-neutral checks.  Tests written with these run unchanged on
+# any storage: pzpostgres.PgStore has the same methods.  Mailbox names are
+# storage names ("INBOX", "Work", "Lists/2024").
+
+def _maildir_folder(store, user, mailbox):
+    if mailbox == "INBOX":
+        return os.path.join(store.root, user)
+    return os.path.join(store.root, user, "." + mailbox.replace("/", "."))
+
+
+def _maildir_files(store, user, mailbox):
+    import glob
+    base = _maildir_folder(store, user, mailbox)
+    return glob.glob(base + "/new/*") + glob.glob(base + "/cur/*")
+
+
+def _maildir_message_count(self, user, mailbox="INBOX"):
+    """How many messages MAILBOX of USER holds."""
+    return len(_maildir_files(self, user, mailbox))
+
+
+def _maildir_seen_count(self, user, mailbox="INBOX"):
+    """How many of them have \\Seen."""
+    return sum(1 for f in _maildir_files(self, user, mailbox)
+               if ":2," in f and "S" in f.split(":2,")[-1])
+
+
+def _maildir_create_mailbox(self, user, name):
+    """Create a mailbox as another tool would, behind the server's back."""
+    base = _maildir_folder(self, user, name)
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(base, sub), exist_ok=True)
+    chown_run_user(self.root)
+
+
+def _maildir_break_user(self, user):
+    """Make saving for USER fail as a broken storage would."""
+    os.chmod(os.path.join(self.root, user), 0)
+
+
+def _maildir_repair_user(self, user):
+    os.chmod(os.path.join(self.root, user), 0o700)
+
+
+def _maildir_break_mailbox(self, user, name):
+    """Make reading one mailbox of USER fail."""
+    os.chmod(_maildir_folder(self, user, name), 0)
+
+
+def _maildir_repair_mailbox(self, user, name):
+    os.chmod(_maildir_folder(self, user, name), 0o700)
+
+
+Maildir.message_count = _maildir_message_count
+Maildir.seen_count = _maildir_seen_count
+Maildir.create_mailbox = _maildir_create_mailbox
+Maildir.break_user = _maildir_break_user
+Maildir.repair_user = _maildir_repair_user
+Maildir.break_mailbox = _maildir_break_mailbox
+Maildir.repair_mailbox = _maildir_repair_mailbox
