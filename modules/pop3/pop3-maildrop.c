@@ -298,46 +298,62 @@ void pop3_maildrop_close(struct pop3_session *s)
 struct sender {
 	unsigned char out[POP3_SEND_CHUNK * 2 + 8];
 	size_t out_len;
-	int bol;           /* at the beginning of a line */
-	int prev_cr;
+	int bol;            /* at the beginning of a line */
+	int prev_cr;        /* the last byte written was CR */
 	int in_headers;
-	size_t line_len;   /* bytes in the current line before CR */
-	int64_t body_lines;/* lines of body still to send, -1: all */
+	size_t line_bytes;  /* bytes of the current line so far, CR included */
+	int64_t body_lines; /* lines of body still to send, -1: all */
 	int done;
 };
 
+/* end_line - a LF arrived: CRLF out, and the TOP bookkeeping. */
+static void end_line(struct sender *x)
+{
+	int blank = x->line_bytes == 0 || (x->line_bytes == 1 && x->prev_cr);
+
+	if (!x->prev_cr)
+		x->out[x->out_len++] = '\r';
+	x->out[x->out_len++] = '\n';
+	x->bol = 1;
+	x->prev_cr = 0;
+	x->line_bytes = 0;
+	if (x->in_headers) {
+		if (blank)
+			x->in_headers = 0;
+	} else if (x->body_lines > 0) {
+		x->body_lines--;
+	}
+	if (!x->in_headers && x->body_lines == 0)
+		x->done = 1;
+}
+
 /* send_bytes - CRLF line endings, dot-stuffing (RFC 1939 section 3), and
- * the TOP cut after the header and `body_lines` lines of body. */
+ * the TOP cut after the header and `body_lines` lines of body.  Whole runs
+ * between newlines are copied at once. */
 static void send_bytes(struct sender *x, const unsigned char *p, size_t n)
 {
-	size_t i;
+	while (n > 0 && !x->done) {
+		const unsigned char *lf;
+		size_t run;
 
-	for (i = 0; i < n && !x->done; i++) {
-		unsigned char c = p[i];
-
-		if (x->bol && c == '.')
+		if (x->bol && p[0] == '.')
 			x->out[x->out_len++] = '.';
-		x->bol = 0;
-		if (c == '\n') {
-			if (!x->prev_cr)
-				x->out[x->out_len++] = '\r';
-			x->out[x->out_len++] = '\n';
-			x->bol = 1;
-			if (x->in_headers) {
-				if (x->line_len == 0)
-					x->in_headers = 0;
-			} else if (x->body_lines > 0) {
-				x->body_lines--;
-			}
-			if (!x->in_headers && x->body_lines == 0)
-				x->done = 1;
-			x->line_len = 0;
-		} else {
-			x->out[x->out_len++] = c;
-			if (c != '\r')
-				x->line_len++;
+		lf = memchr(p, '\n', n);
+		run = lf != NULL ? (size_t)(lf - p) : n;
+		if (run > 0) {
+			memcpy(x->out + x->out_len, p, run);
+			x->out_len += run;
+			x->line_bytes += run;
+			x->prev_cr = p[run - 1] == '\r';
+			x->bol = 0;
 		}
-		x->prev_cr = c == '\r';
+		p += run;
+		n -= run;
+		if (lf != NULL) {
+			end_line(x);
+			p++;
+			n--;
+		}
 	}
 }
 

@@ -111,6 +111,27 @@ class Pop3Test(Pop3Base):
         self.assertIn("..", body)  # a line holding a single dot
         c.close()
 
+    def test_dot_stuffing_across_read_chunks(self):
+        # lines that start with '.' exactly where the server's 16 KiB reads
+        # of the message end, and one whose CR and LF are split by them
+        head = b"Subject: chunks\r\n\r\n"
+
+        def fill_to(data, offset):
+            """100-byte lines, then one shorter line, so len(data) == offset."""
+            while offset - len(data) > 200:
+                data += b"x" * 98 + b"\r\n"
+            return data + b"y" * (offset - len(data) - 2) + b"\r\n"
+        raw = fill_to(head, 16384) + b".first\r\n"
+        # the CR of the next line ends a read, its LF starts the next one
+        raw = fill_to(raw, 32769) + b".second\r\n" + b"c" * 500 + b"\r\n..\r\n.\r\nend\r\n"
+        assert raw[16384:16385] == b"." and raw[32767:32769] == b"\r\n"
+        self.maildir.deliver("demo", raw)
+        p = self.pop()
+        resp, lines, _ = p.retr(4)
+        self.assertEqual(resp, b"+OK %d octets" % len(raw))
+        self.assertEqual(b"\r\n".join(lines) + b"\r\n", raw)
+        p.quit()
+
     def test_top(self):
         p = self.pop()
         resp, lines, _ = p.top(3, 2)
