@@ -1,4 +1,5 @@
-/* core/base64.c - base64 for SASL (RFC 4648 section 4). */
+/* core/base64.c - base64 (RFC 4648 section 4): strict for SASL, lax for
+ * MIME (RFC 2045 section 6.8). */
 #include "config-core.h"
 #include <stdint.h>
 #include <string.h>
@@ -37,14 +38,20 @@ char *pz_base64_encode(pz_pool *pool, const void *data, size_t len)
 	return out;
 }
 
+/* b64value - the 6-bit value of `c`, or -1 outside the alphabet. */
 static int b64value(unsigned char c)
 {
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(b64chars, c);
-	return p == NULL ? -1 : (int)(p - b64chars);
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
 }
 
 int pz_base64_decode(pz_pool *pool, const char *in, size_t in_len,
@@ -81,4 +88,37 @@ int pz_base64_decode(pz_pool *pool, const char *in, size_t in_len,
 	*out_r = out;
 	*len_r = o;
 	return 0;
+}
+
+void pz_base64_lax_init(struct pz_base64_lax *st)
+{
+	st->acc = 0;
+	st->bits = 0;
+}
+
+size_t pz_base64_lax_step(struct pz_base64_lax *st, const void *in, size_t len,
+			  unsigned char *out)
+{
+	const unsigned char *p = in;
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		int v = b64value(p[i]);
+
+		if (v < 0) {
+			/* padding ends the quantum; leftover bits are not data */
+			if (p[i] == '=') {
+				st->acc = 0;
+				st->bits = 0;
+			}
+			continue;
+		}
+		st->acc = (st->acc << 6 | (uint32_t)v) & 0xffffu;
+		st->bits += 6;
+		if (st->bits >= 8) {
+			st->bits -= 8;
+			out[o++] = (unsigned char)(st->acc >> st->bits);
+		}
+	}
+	return o;
 }

@@ -6,6 +6,15 @@
 #include "core.h"
 #include "filter.h"
 #include "log.h"
+#include "mail/mail-charset.h"
+#include "mail/mail-date.h"
+#include "mail/mail-decode.h"
+#include "mail/mail-imap.h"
+#include "mail/mail-parse.h"
+#include "mail/mail-search.h"
+#include "mail/mail-search-eval.h"
+#include "mail/mail-utf7.h"
+#include "mail/mail-words.h"
 #include "pool.h"
 #include "registry.h"
 #include "settings.h"
@@ -271,6 +280,23 @@ static const struct pz_host host_table = {
 	.register_storage = host_register_storage,
 	.register_auth = host_register_auth,
 	.register_filter = host_register_filter,
+	.mail_parse = pz_mail_parse,
+	.mail_part_find = pz_mail_part_find,
+	.mail_part_child = pz_mail_part_child,
+	.mail_part_info = pz_mail_part_info,
+	.mail_bodystructure = pz_mail_bodystructure,
+	.mail_envelope = pz_mail_envelope,
+	.mail_header_get = pz_mail_header_get,
+	.mail_part_decoded = pz_mail_part_decoded,
+	.mail_decode_words = pz_mail_decode_words,
+	.charset_to_utf8 = pz_charset_to_utf8,
+	.imap_date_parse = pz_imap_date_parse,
+	.imap_date_format = pz_imap_date_format,
+	.mail_date_parse = pz_mail_date_parse,
+	.mutf7_to_utf8 = pz_mutf7_to_utf8,
+	.utf8_to_mutf7 = pz_utf8_to_mutf7,
+	.mail_search_text = pz_mail_search_text,
+	.search_evaluate = pz_search_evaluate,
 };
 
 const struct pz_host *pz_host_table(void)

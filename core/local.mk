@@ -12,6 +12,7 @@ core_libpzcore_la_SOURCES = \
 	core/listener.c core/listener.h \
 	core/loader.c core/registry.h \
 	core/log.c core/log.h \
+	$(CORE_MAIL_SOURCES) \
 	core/master.c core/master.h \
 	core/penalty.c core/penalty.h \
 	core/pool.c core/pool.h \
@@ -20,6 +21,25 @@ core_libpzcore_la_SOURCES = \
 	core/stream.c core/stream.h \
 	core/tls.c core/tls.h \
 	core/user.c core/user.h
+# core/mail: the mail primitives behind the host API's mail_* calls
+CORE_MAIL_SOURCES = \
+	core/mail/mail-address.c core/mail/mail-address.h \
+	core/mail/mail-buf.c core/mail/mail-buf.h \
+	core/mail/mail-charset.c core/mail/mail-charset.h \
+	core/mail/mail-content.c core/mail/mail-content.h \
+	core/mail/mail-date.c core/mail/mail-date.h \
+	core/mail/mail-decode.c core/mail/mail-decode.h \
+	core/mail/mail-fold.c core/mail/mail-fold.h \
+	core/mail/mail-header.c core/mail/mail-header.h \
+	core/mail/mail-imap.c core/mail/mail-imap.h \
+	core/mail/mail-parse.c core/mail/mail-parse.h \
+	core/mail/mail-part.c core/mail/mail-part.h \
+	core/mail/mail-reader.c core/mail/mail-reader.h \
+	core/mail/mail-rfc822.c core/mail/mail-rfc822.h \
+	core/mail/mail-search.c core/mail/mail-search.h \
+	core/mail/mail-search-eval.c core/mail/mail-search-eval.h \
+	core/mail/mail-utf7.c core/mail/mail-utf7.h \
+	core/mail/mail-words.c core/mail/mail-words.h
 core_libpzcore_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 core_libpzcore_la_LIBADD = $(OPENSSL_LIBS) $(LTDL_LIBS) $(CRYPT_LIBS)
 

@@ -5,6 +5,7 @@ pzinclude_HEADERS = \
 	sdk/include/poczta/auth.h \
 	sdk/include/poczta/filter.h \
 	sdk/include/poczta/host.h \
+	sdk/include/poczta/mail.h \
 	sdk/include/poczta/module.h \
 	sdk/include/poczta/poczta.h \
 	sdk/include/poczta/protocol.h \

@@ -87,3 +87,33 @@ EXTRA_DIST += $(TESTS)
 
 # ---- fuzz targets: tests/fuzz/run.sh builds and runs them with clang
 EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/fuzz-config.c tests/fuzz/fuzz-passwd-file.c
+
+# ---- mail primitives (core/mail): unit tests, the comparison with a real
+# Dovecot (test-mime-dovecot.py runs mime-tool over test corpora), fuzzing
+if HAVE_CMOCKA
+MAIL_UNIT_TESTS = tests/unit/test-mail-parse tests/unit/test-mail-imap \
+	tests/unit/test-mail-decode tests/unit/test-mail-date tests/unit/test-mail-search
+check_PROGRAMS += $(MAIL_UNIT_TESTS)
+TESTS += $(MAIL_UNIT_TESTS)
+tests_unit_test_mail_parse_SOURCES = tests/unit/test-mail-parse.c
+tests_unit_test_mail_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mail_parse_LDADD = $(UNIT_LDADD)
+tests_unit_test_mail_imap_SOURCES = tests/unit/test-mail-imap.c
+tests_unit_test_mail_imap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mail_imap_LDADD = $(UNIT_LDADD)
+tests_unit_test_mail_decode_SOURCES = tests/unit/test-mail-decode.c
+tests_unit_test_mail_decode_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mail_decode_LDADD = $(UNIT_LDADD)
+tests_unit_test_mail_date_SOURCES = tests/unit/test-mail-date.c
+tests_unit_test_mail_date_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mail_date_LDADD = $(UNIT_LDADD)
+tests_unit_test_mail_search_SOURCES = tests/unit/test-mail-search.c
+tests_unit_test_mail_search_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mail_search_LDADD = $(UNIT_LDADD)
+endif
+check_PROGRAMS += tests/integration/mime-tool
+tests_integration_mime_tool_SOURCES = tests/integration/mime-tool.c
+tests_integration_mime_tool_LDADD = core/libpzcore.la
+TESTS += tests/integration/test-mime-dovecot.py
+EXTRA_DIST += tests/integration/mime-known-differences.txt \
+	tests/integration/mime-cases tests/fuzz/fuzz-mime.c

@@ -23,6 +23,7 @@
 enum pz_abi_probe_constants {
 	PZ_ABI_PROBE_MODULE_MAGIC = PZ_MODULE_MAGIC,
 	PZ_ABI_PROBE_MODULE_SYMBOL_LEN = sizeof(PZ_MODULE_SYMBOL) - 1,
+	PZ_ABI_PROBE_IMAP_DATE_MAX = PZ_IMAP_DATE_MAX,
 };
 PZ_ABI_PROBE(constants, enum pz_abi_probe_constants)
 
@@ -83,6 +84,11 @@ PZ_ABI_PROBE(filter_hook, enum pz_filter_hook)
 PZ_ABI_PROBE(verdict_action, enum pz_verdict_action)
 PZ_ABI_PROBE(verdict, struct pz_verdict)
 PZ_ABI_PROBE(filter_ops, struct pz_filter_ops)
+
+/* poczta/mail.h */
+PZ_ABI_PROBE(mail_part, pz_mail_part)
+PZ_ABI_PROBE(mail_part_flag, enum pz_mail_part_flag)
+PZ_ABI_PROBE(mail_part_info, struct pz_mail_part_info)
 
 /* poczta/host.h */
 PZ_ABI_PROBE(io_result, enum pz_io_result)

@@ -25,6 +25,7 @@
 #include <poczta/storage.h>
 #include <poczta/auth.h>
 #include <poczta/filter.h>
+#include <poczta/mail.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -220,6 +221,58 @@ struct pz_host {
 			     const char **error_r);
 	int (*register_filter)(pz_module *self, const struct pz_filter_ops *ops,
 			       const char **error_r);
+
+	/* ---- ABI 1.1: mail primitives (poczta/mail.h).  Test with
+	 * PZ_HOST_HAS(host, mail_parse). */
+	/* Parse the MIME structure of `msg` (bounded in depth and part count,
+	 * tolerant of damage: it never fails on content, only on I/O). */
+	int (*mail_parse)(pz_stream *msg, pz_pool *pool, pz_mail_part **root_r,
+			  pz_error *err);
+	/* The part an IMAP section number names ("" the root, "1", "2.1"; in
+	 * a message/rfc822 part, numbers go on into the encapsulated message,
+	 * as RFC 9051 6.4.5 says), or NULL. */
+	pz_mail_part *(*mail_part_find)(pz_mail_part *root, const char *section);
+	/* The i-th child (0-based) of a multipart or message part, or NULL. */
+	pz_mail_part *(*mail_part_child)(pz_mail_part *p, unsigned int i);
+	void (*mail_part_info)(pz_mail_part *p, struct pz_mail_part_info *info);
+	/* IMAP BODY (extended = 0) or BODYSTRUCTURE (1) of a part, as sent. */
+	char *(*mail_bodystructure)(pz_mail_part *p, pz_pool *pool, int extended);
+	/* IMAP ENVELOPE of the root or of a message/rfc822 part, as sent. */
+	char *(*mail_envelope)(pz_mail_part *p, pz_pool *pool);
+	/* Values of header field `name` (case-insensitive) in the part's own
+	 * header, unfolded, in order; returns the count. */
+	size_t (*mail_header_get)(pz_mail_part *p, pz_pool *pool, const char *name,
+				  const char ***values_r);
+	/* The part's body decoded from its Content-Transfer-Encoding (IMAP
+	 * BINARY); -1 with PZ_ERR_NOT_SUPPORTED for an unknown encoding. */
+	int (*mail_part_decoded)(pz_stream *msg, pz_mail_part *p, pz_pool *pool,
+				 pz_stream **decoded_r, pz_error *err);
+	/* RFC 2047 encoded-words of a header value, decoded to UTF-8. */
+	char *(*mail_decode_words)(pz_pool *pool, const char *value);
+	/* Text in `charset` as UTF-8; NULL for a charset the core lacks. */
+	char *(*charset_to_utf8)(pz_pool *pool, const char *charset, const void *data,
+				 size_t len);
+	/* IMAP date-time to time_t and zone (minutes east of UTC); -1 if bad. */
+	int (*imap_date_parse)(const char *s, time_t *t_r, int *tz_r);
+	void (*imap_date_format)(time_t t, int tz, char buf[PZ_IMAP_DATE_MAX]);
+	/* RFC 5322 Date: value (obsolete forms too); -1 if it cannot be read. */
+	int (*mail_date_parse)(const char *s, time_t *t_r, int *tz_r);
+	/* Modified UTF-7 mailbox names (RFC 3501 5.1.3) and UTF-8; NULL when
+	 * the input is not valid. */
+	char *(*mutf7_to_utf8)(pz_pool *pool, const char *s);
+	char *(*utf8_to_mutf7)(pz_pool *pool, const char *s);
+	/* Whether the message's decoded header (where & 1) or body text
+	 * (where & 2) contains `needle` (UTF-8), case-insensitively: 1 yes,
+	 * 0 no, -1 on a read error. */
+	int (*mail_search_text)(pz_stream *msg, pz_mail_part *root, unsigned int where,
+				const char *needle, pz_pool *pool);
+	/* Evaluate `key` over `candidates` (UIDs of the view) message by
+	 * message, using the storage's cached structure where it has it; the
+	 * fallback when the storage's own search declines. */
+	int (*search_evaluate)(const struct pz_storage_ops *ops, pz_mailbox *box,
+			       const struct pz_search_key *key,
+			       const pz_uid_array *candidates, pz_uid_array *result_r,
+			       pz_error *err);
 
 	/* New calls are added here, at the end, with a minor bump. */
 };

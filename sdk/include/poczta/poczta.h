@@ -9,6 +9,7 @@
 #include <poczta/search.h>
 #include <poczta/storage.h>
 #include <poczta/filter.h>
+#include <poczta/mail.h>
 #include <poczta/host.h>
 
 #endif
