@@ -19,6 +19,9 @@ endif
 if BUILD_LMTP
 dist_pzconfd_DATA += conf/conf.d/30-lmtp.conf
 endif
+if BUILD_IMAP
+dist_pzconfd_DATA += conf/conf.d/30-imap.conf
+endif
 EXTRA_DIST += conf/poczta.conf.in conf/conf.d/10-passwd-file.conf.in
 CLEANFILES += conf/poczta.conf conf/conf.d/10-passwd-file.conf
 

@@ -17,6 +17,8 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefin
 TARGETS="
 fuzz-config core/config.c|core/config-value.c
 fuzz-passwd-file modules/passwd-file/pwfile.c|-DPWFILE_READ_CHUNK=7|-lcrypt
+fuzz-imap-parser modules/imap/imap-parser.c
+fuzz-mime core/mail/mail-address.c|core/mail/mail-buf.c|core/mail/mail-charset.c|core/mail/mail-content.c|core/mail/mail-date.c|core/mail/mail-decode.c|core/mail/mail-fold.c|core/mail/mail-header.c|core/mail/mail-imap.c|core/mail/mail-parse.c|core/mail/mail-part.c|core/mail/mail-reader.c|core/mail/mail-rfc822.c|core/mail/mail-search.c|core/mail/mail-utf7.c|core/mail/mail-words.c|core/pool.c|core/stream.c|core/base64.c|core/log.c|-D_GNU_SOURCE
 "
 
 mkdir -p "$OUT"

@@ -240,10 +240,15 @@ class LineClient:
 
 def imap_config(maildir, port, tls_port=None, imap="", maildir_extra=""):
     """Module sections and listeners for an IMAP server over `maildir`
-    (the maildir module creating the special-use folders at first login)."""
-    modules = ("module maildir {\n location = maildir:%s/%%u\n"
-               " autocreate = Drafts Sent Trash Junk Archive\n%s}\n"
-               "module imap {\n%s}\n") % (maildir.root, maildir_extra, imap)
+    (the maildir module creating the special-use folders at first login),
+    or over any other store with Maildir's interface (its own conf())."""
+    if isinstance(maildir, Maildir):
+        modules = ("module maildir {\n location = maildir:%s/%%u\n"
+                   " autocreate = Drafts Sent Trash Junk Archive\n%s}\n"
+                   % (maildir.root, maildir_extra))
+    else:
+        modules = maildir.conf()
+    modules += "module imap {\n%s}\n" % imap
     listeners = "listener imap {\n protocol = imap\n address = 127.0.0.1:%d\n}\n" % port
     if tls_port:
         listeners += ("listener imaps {\n protocol = imap\n address = 127.0.0.1:%d\n"
