@@ -1,24 +1,33 @@
 #!/bin/sh
-# maildir-bench.sh - poczta's maildir storage next to Dovecot on the same
-# 100,000-message maildir (a benchmark: it prints figures, it never fails on
+# maildir-bench.sh - poczta's maildir storage next to Dovecot on copies of
+# the same maildir (a benchmark: it prints figures and never fails on
 # them).  Run from the build tree, as root (Dovecot drops to `nobody`, and
-# "cold" drops the page cache), with Dovecot installed:
-#     sh bench/maildir-bench.sh [MESSAGES] [SAVES]
-# Dovecot's figures come from doveadm (one process per figure, so they
-# include its start-up, ~10 ms) and, for saves, from IMAP APPEND over one
-# connection (each APPEND is one durable save, as poczta's save_commit).
+# cold figures drop the page cache), with Dovecot installed:
+#     make bench/maildir-bench tests/moddir.stamp
+#     sh bench/maildir-bench.sh [MESSAGES [SAVES [ROUNDS]]]
+# Each round times both sides (in turns, which goes first); the table
+# shows each figure's best round and its median.
+# What each figure measures, on each side: bench/README.md.  In short:
+# poczta's figures time the storage ops in one process that has loaded its
+# config and opened the user before the clock starts; Dovecot's time IMAP
+# commands on a connection that has logged in before the clock starts,
+# from sending the command to reading its tagged OK.
 set -e
 N=${1:-100000}
 SAVES=${2:-2000}
+ROUNDS=${3:-3}
 B=$(cd "${top_builddir:-.}" && pwd)
+SRC=$(cd "$(dirname "$0")" && pwd)
 D=$(mktemp -d /tmp/pzbench.XXXXXX)
 chmod 755 "$D"
 trap 'doveadm -c "$D/dovecot.conf" stop >/dev/null 2>&1 || true; rm -rf "$D"' EXIT
 
-echo "populating $N messages..."
+# Both maildirs are written the same way, file by file in delivery order:
+# a copy (cp -a) would lay its directory out in hash order, which reads
+# faster cold than a directory that grew as mail arrived.
+echo "populating 2 x $N messages..."
 "$B/bench/maildir-bench" populate "$D/poczta/u/Maildir" "$N"
-mkdir -p "$D/dovecot"
-cp -a "$D/poczta/u" "$D/dovecot/u"
+"$B/bench/maildir-bench" populate "$D/dovecot/u/Maildir" "$N"
 chown -R nobody:nogroup "$D/dovecot"
 
 cat > "$D/poczta.conf" <<CONF
@@ -58,57 +67,28 @@ service imap-login {
   }
 }
 CONF
-
-secs() {
-	# secs CMD... - wall time of a command, in seconds
-	/usr/bin/python3 -c 'import subprocess, sys, time
-t = time.monotonic()
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
-print("%.3f" % (time.monotonic() - t))' "$@"
-}
-drop_caches() {
-	sync
-	echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-}
-
-echo
-echo "== poczta (storage ops called directly)"
-BENCH_MAILDIR="$D/poczta/u/Maildir" "$B/bench/maildir-bench" run "$D/poczta.conf" u "$SAVES"
-
-echo
-echo "== Dovecot $(dovecot --version | cut -d' ' -f1) (doveadm; IMAP APPEND for saves)"
-DA="doveadm -c $D/dovecot.conf"
-dovecot -c "$D/dovecot.conf"   # doveadm looks users up through its auth
+dovecot -c "$D/dovecot.conf"
 sleep 0.5
-drop_caches
-printf 'dovecot open+sync cold (no index): %8.3f s\n' \
-	"$(secs $DA mailbox status -u u 'messages uidnext' INBOX)"
-printf 'dovecot open+sync warm:            %8.3f s\n' \
-	"$(secs $DA mailbox status -u u 'messages uidnext' INBOX)"
-printf 'dovecot fetch flags of all:        %8.3f s\n' \
-	"$(secs $DA fetch -u u 'uid flags' mailbox INBOX all)"
-F=$(ls "$D/dovecot/u/Maildir/cur" | grep -v 'F' | head -1)
-mv "$D/dovecot/u/Maildir/cur/$F" "$D/dovecot/u/Maildir/cur/${F}F"
-printf 'dovecot resync after a rename:     %8.3f s  (incl. doveadm start)\n' \
-	"$(secs $DA mailbox status -u u 'messages' INBOX)"
-/usr/bin/python3 - "$IMAP_PORT" "$SAVES" <<'PY'
-import imaplib, sys, time
-port, n = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(100):
-    try:
-        m = imaplib.IMAP4("127.0.0.1", port)
-        break
-    except OSError:
-        time.sleep(0.05)
-m.login("u", "secret")
-m.create("Saves")
-msg = b"From: a@example.org\r\nSubject: save\r\n\r\n"
-while len(msg) + 64 < 4096:
-    msg += b"a line of a saved message, 4 KiB in all\r\n"
-t = time.monotonic()
-for i in range(n):
-    m.append("Saves", None, None, msg)
-t = time.monotonic() - t
-print("dovecot saves with fsync:          %8.0f /s  (%d APPENDs in %.3f s)" % (n / t, n, t))
-m.logout()
-PY
+
+R="$D/results"
+run_poczta() {
+	echo "  poczta: storage ops"
+	"$B/bench/maildir-bench" run "$D/poczta.conf" u "$D/poczta/u/Maildir" \
+		"$SAVES" >> "$R"
+}
+run_dovecot() {
+	echo "  Dovecot $(dovecot --version | cut -d' ' -f1): IMAP"
+	/usr/bin/python3 "$SRC/maildir-bench.py" imap "$IMAP_PORT" \
+		"$D/dovecot/u/Maildir" "$SAVES" >> "$R"
+}
+i=1
+while [ "$i" -le "$ROUNDS" ]; do
+	echo "round $i of $ROUNDS"
+	if [ $((i % 2)) -eq 1 ]; then run_poczta; run_dovecot; else run_dovecot; run_poczta; fi
+	echo "  both: whole processes"
+	/usr/bin/python3 "$SRC/maildir-bench.py" process "$B/bench/maildir-bench" \
+		"$D/poczta.conf" "$D/poczta/u/Maildir" "$D/dovecot.conf" \
+		"$D/dovecot/u/Maildir" >> "$R"
+	i=$((i + 1))
+done
+/usr/bin/python3 "$SRC/maildir-bench.py" table "$R" "$N"

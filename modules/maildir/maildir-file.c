@@ -374,6 +374,42 @@ int maildir_rmdir_recursive(const char *path)
 	return rm_at(AT_FDCWD, path, 0);
 }
 
+uint64_t maildir_fname_order(const char *fname)
+{
+	uint64_t sec = 0, usec = 0;
+	const char *p = fname;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (sec >= (UINT64_MAX >> 20) / 10)
+			return 0;
+		sec = sec * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == fname || *p != '.')
+		return 0;
+	/* "M<usec>" in the part up to the next '.' (Dovecot's names) */
+	for (p++; *p != '\0' && *p != '.' && *p != ':'; p++) {
+		if (*p != 'M')
+			continue;
+		for (p++; *p >= '0' && *p <= '9' && usec < 1000000; p++)
+			usec = usec * 10 + (uint64_t)(*p - '0');
+		break;
+	}
+	return sec << 20 | (usec < 1000000 ? usec : 0);
+}
+
+int64_t maildir_fname_time(const char *fname)
+{
+	int64_t t = 0;
+	const char *p = fname;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (t > (INT64_MAX - 9) / 10)
+			return -1;
+		t = t * 10 + (*p - '0');
+	}
+	return p > fname && *p == '.' ? t : -1;
+}
+
 int64_t maildir_st_mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;

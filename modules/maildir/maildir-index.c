@@ -1,4 +1,7 @@
-/* maildir-index.c - the per-mailbox index in SQLite.
+/* maildir-index.c - the per-mailbox index in SQLite: the database, its
+ * schema and upgrades, transactions (the mailbox lock), the header row and
+ * its totals, keywords and cached data.  The message records are in
+ * maildir-index-msgs.c.
  *
  * One database per mailbox ("poczta-index.db" in the mailbox's folder, or
  * below INDEX= when the location names one), in WAL mode so readers never
@@ -13,8 +16,13 @@
  * transaction (BEGIN IMMEDIATE), so two processes never assign the same
  * UID or race on a rename.  Deleting the index is safe: it is rebuilt,
  * with a new UIDVALIDITY unless dovecot-uidlist can be imported.
+ *
+ * The mailbox row also keeps totals (messages, unseen, deleted, recent,
+ * sizes, records without an internal date) so that STATUS reads one row:
+ * every change to msgs goes through maildir-index-msgs.c, which adds up
+ * the difference; the commit writes it.
  */
-#include "maildir.h"
+#include "maildir-index.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,43 +31,50 @@
 #include <time.h>
 #include <unistd.h>
 
-#define INDEX_VERSION 1
+/* 1: first version; 2: totals in the mailbox row, idate may be NULL,
+ * fname may hold only what follows the base */
+#define INDEX_VERSION 2
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-enum stmt {
-	ST_HDR_GET, ST_HDR_SET, ST_INSERT, ST_UPDATE, ST_DELETE, ST_EXP_ADD,
-	ST_CACHE_DEL, ST_GET, ST_GET_BASE, ST_ITER_RANGE, ST_ITER_MODSEQ,
-	ST_ITER_NEW, ST_EXPUNGED_SINCE, ST_CACHE_GET, ST_CACHE_SET, ST_KW_LOAD,
-	ST_KW_ADD, ST_COUNTS, ST_COUNT
-};
+#if ST_COUNT > MAILDIR_INDEX_STMTS
+#error "raise MAILDIR_INDEX_STMTS"
+#endif
+
+#define REC_COLS "uid, base, fname, in_new, flags, kw, modseq, psize, vsize, " \
+	"idate, idate_tz"
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_HDR_GET] = "SELECT uidvalidity, uidnext, highestmodseq, "
 		"first_recent_uid, new_mtime, cur_mtime, new_trusted, cur_trusted, "
-		"expunge_floor, keywords_mtime, tmp_cleaned FROM mailbox WHERE id = 1",
+		"expunge_floor, keywords_mtime, tmp_cleaned, n_messages, n_unseen, "
+		"n_deleted, n_vsize, n_recent, n_undated, import_modseq "
+		"FROM mailbox WHERE id = 1",
 	[ST_HDR_SET] = "UPDATE mailbox SET uidvalidity = ?1, uidnext = ?2, "
 		"highestmodseq = ?3, first_recent_uid = ?4, new_mtime = ?5, "
 		"cur_mtime = ?6, new_trusted = ?7, cur_trusted = ?8, "
-		"expunge_floor = ?9, keywords_mtime = ?10, tmp_cleaned = ?11 "
-		"WHERE id = 1",
-	[ST_INSERT] = "INSERT INTO msgs (uid, base, fname, in_new, flags, kw, "
-		"modseq, psize, vsize, idate, idate_tz) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		"expunge_floor = ?9, keywords_mtime = ?10, tmp_cleaned = ?11, "
+		"import_modseq = ?12 WHERE id = 1",
+	[ST_INSERT] = "INSERT INTO msgs " INDEX_INSERT_COLS
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_UPDATE] = "UPDATE msgs SET fname = ?2, in_new = ?3, flags = ?4, "
 		"kw = ?5, modseq = ?6 WHERE uid = ?1",
 	[ST_DELETE] = "DELETE FROM msgs WHERE uid = ?1",
 	[ST_EXP_ADD] = "INSERT OR REPLACE INTO expunged (uid, modseq, at) "
 		"VALUES (?1, ?2, ?3)",
 	[ST_CACHE_DEL] = "DELETE FROM cache WHERE uid = ?1",
-#define REC_COLS "uid, base, fname, in_new, flags, kw, modseq, psize, vsize, " \
-		"idate, idate_tz"
 	[ST_GET] = "SELECT " REC_COLS " FROM msgs WHERE uid = ?1",
 	[ST_GET_BASE] = "SELECT " REC_COLS " FROM msgs WHERE base = ?1",
 	[ST_ITER_RANGE] = "SELECT " REC_COLS " FROM msgs "
 		"WHERE uid BETWEEN ?1 AND ?2 ORDER BY uid",
+	/* "modseq > 0" lets it use the partial index msgs_modseq */
 	[ST_ITER_MODSEQ] = "SELECT " REC_COLS " FROM msgs "
-		"WHERE modseq > ?3 AND uid BETWEEN ?1 AND ?2 ORDER BY uid",
+		"WHERE modseq > ?3 AND modseq > 0 AND uid BETWEEN ?1 AND ?2 "
+		"ORDER BY uid",
 	[ST_ITER_NEW] = "SELECT " REC_COLS " FROM msgs WHERE in_new = 1 "
 		"ORDER BY uid",
+	[ST_ITER_VIEW] = "SELECT uid, flags, kw, modseq, vsize, idate, idate_tz, "
+		"base, fname, in_new FROM msgs WHERE uid >= ?1 ORDER BY uid",
 	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE modseq > ?1 "
 		"ORDER BY uid",
 	[ST_CACHE_GET] = "SELECT value FROM cache WHERE uid = ?1 AND field = ?2",
@@ -67,13 +82,43 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM msgs WHERE uid = ?1)",
 	[ST_KW_LOAD] = "SELECT id, name FROM keywords ORDER BY id",
 	[ST_KW_ADD] = "INSERT INTO keywords (id, name) VALUES (?1, ?2)",
-	[ST_COUNTS] = "SELECT count(*), total((flags & 1) = 0), "
-		"total((flags & 8) != 0), total(uid >= ?1), total(vsize), "
-		"total(psize) FROM msgs",
+	[ST_COUNTERS_ADD] = "UPDATE mailbox SET n_messages = n_messages + ?1, "
+		"n_unseen = n_unseen + ?2, n_deleted = n_deleted + ?3, "
+		"n_vsize = n_vsize + ?4, n_recent = n_recent + ?5, "
+		"n_undated = n_undated + ?6 WHERE id = 1",
+	/* UIDs from first_recent_uid up: a range of the primary key, which
+	 * first_recent_uid = UIDNEXT (a \Recent claim) makes empty */
+	[ST_RECENT_COUNT] = "UPDATE mailbox SET n_recent = (SELECT count(*) "
+		"FROM msgs WHERE uid >= mailbox.first_recent_uid) WHERE id = 1",
+	[ST_UNDATED] = "SELECT uid, base, fname, in_new FROM msgs "
+		"WHERE idate IS NULL ORDER BY uid",
+	[ST_SET_IDATE] = "UPDATE msgs SET idate = ?2 WHERE uid = ?1 AND "
+		"idate IS NULL",
+	/* ST_INSERT_MANY: built in maildir-index-msgs.c */
 };
 
+/* Columns of msgs, in the order of version 1 (the upgrade copies rows as
+ * they are).  idate is NULL while not known (MAILDIR_IDATE_UNKNOWN);
+ * fname is what follows the base (":2,S"), or a whole name written by
+ * version 1; modseq is 0 for the records of the first sync, which all
+ * have the mailbox's import_modseq: the modseq index leaves them out (a
+ * first sync of 100,000 files writes no entry in it). */
+#define MSGS_TABLE(name) \
+	"CREATE TABLE " name " (" \
+	" uid INTEGER PRIMARY KEY, base TEXT NOT NULL UNIQUE," \
+	" fname TEXT NOT NULL, in_new INTEGER NOT NULL, flags INTEGER NOT NULL," \
+	" kw TEXT, modseq INTEGER NOT NULL, psize INTEGER NOT NULL," \
+	" vsize INTEGER NOT NULL, idate INTEGER, idate_tz INTEGER NOT NULL);"
+#define MSGS_INDEXES \
+	"CREATE INDEX msgs_modseq ON msgs (modseq) WHERE modseq > 0;" \
+	"CREATE INDEX msgs_new ON msgs (in_new) WHERE in_new = 1;"
+/* the totals and import_modseq came with version 2 */
+#define ADD_INT_COLUMN(col) \
+	"ALTER TABLE mailbox ADD COLUMN " col " INTEGER NOT NULL DEFAULT 0;"
+
+/* a new database (user_version 0) */
 static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS mailbox ("
+	"CREATE TABLE mailbox ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
 	" uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
 	" highestmodseq INTEGER NOT NULL, first_recent_uid INTEGER NOT NULL,"
@@ -81,26 +126,45 @@ static const char schema_sql[] =
 	" new_trusted INTEGER NOT NULL, cur_trusted INTEGER NOT NULL,"
 	" expunge_floor INTEGER NOT NULL, keywords_mtime INTEGER NOT NULL,"
 	" tmp_cleaned INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS msgs ("
-	" uid INTEGER PRIMARY KEY, base TEXT NOT NULL UNIQUE,"
-	" fname TEXT NOT NULL, in_new INTEGER NOT NULL, flags INTEGER NOT NULL,"
-	" kw TEXT, modseq INTEGER NOT NULL, psize INTEGER NOT NULL,"
-	" vsize INTEGER NOT NULL, idate INTEGER NOT NULL,"
-	" idate_tz INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS msgs_modseq ON msgs (modseq);"
-	"CREATE INDEX IF NOT EXISTS msgs_new ON msgs (in_new) WHERE in_new = 1;"
-	"CREATE TABLE IF NOT EXISTS expunged ("
+	ADD_INT_COLUMN("n_messages") ADD_INT_COLUMN("n_unseen")
+	ADD_INT_COLUMN("n_deleted") ADD_INT_COLUMN("n_vsize")
+	ADD_INT_COLUMN("n_recent") ADD_INT_COLUMN("n_undated")
+	ADD_INT_COLUMN("import_modseq")
+	MSGS_TABLE("msgs") MSGS_INDEXES
+	"CREATE TABLE expunged ("
 	" uid INTEGER PRIMARY KEY, modseq INTEGER NOT NULL, at INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (modseq);"
-	"CREATE TABLE IF NOT EXISTS keywords ("
+	"CREATE INDEX expunged_modseq ON expunged (modseq);"
+	"CREATE TABLE keywords ("
 	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE);"
-	"CREATE TABLE IF NOT EXISTS cache ("
+	"CREATE TABLE cache ("
 	" uid INTEGER NOT NULL, field TEXT NOT NULL, value BLOB,"
 	" PRIMARY KEY (uid, field)) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO mailbox VALUES (1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0);";
+	"INSERT INTO mailbox (id, uidvalidity, uidnext, highestmodseq,"
+	" first_recent_uid, new_mtime, cur_mtime, new_trusted, cur_trusted,"
+	" expunge_floor, keywords_mtime, tmp_cleaned)"
+	" VALUES (1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0);";
 
-/* db_error - log SQLite's complaint and map it to an error class */
-static int db_error(struct maildir_mbox *mb, pz_error *err, const char *what)
+/* version 1 to 2: msgs.idate loses NOT NULL (SQLite cannot alter a
+ * column: the table is copied), the mailbox row gets its totals */
+static const char upgrade_v1_sql[] =
+	MSGS_TABLE("msgs_v2")
+	"INSERT INTO msgs_v2 SELECT * FROM msgs;"
+	"DROP TABLE msgs;"
+	"ALTER TABLE msgs_v2 RENAME TO msgs;"
+	MSGS_INDEXES
+	ADD_INT_COLUMN("n_messages") ADD_INT_COLUMN("n_unseen")
+	ADD_INT_COLUMN("n_deleted") ADD_INT_COLUMN("n_vsize")
+	ADD_INT_COLUMN("n_recent") ADD_INT_COLUMN("n_undated")
+	ADD_INT_COLUMN("import_modseq")
+	"UPDATE mailbox SET"
+	" n_messages = (SELECT count(*) FROM msgs),"
+	" n_unseen = (SELECT count(*) FROM msgs WHERE (flags & 1) = 0),"
+	" n_deleted = (SELECT count(*) FROM msgs WHERE (flags & 8) != 0),"
+	" n_vsize = (SELECT total(vsize) FROM msgs),"
+	" n_recent = (SELECT count(*) FROM msgs"
+	"  WHERE uid >= mailbox.first_recent_uid);";
+
+int index_db_error(struct maildir_mbox *mb, pz_error *err, const char *what)
 {
 	sqlite3 *db = mb->idx != NULL ? mb->idx->db : NULL;
 	int code = db != NULL ? sqlite3_errcode(db) : SQLITE_ERROR;
@@ -121,36 +185,36 @@ static int db_error(struct maildir_mbox *mb, pz_error *err, const char *what)
 			     "Internal error in the mailbox index");
 }
 
-static sqlite3_stmt *stmt_get(struct maildir_mbox *mb, enum stmt s, pz_error *err)
+sqlite3_stmt *index_stmt(struct maildir_mbox *mb, enum maildir_stmt s,
+			 pz_error *err)
 {
 	struct maildir_index *idx = mb->idx;
 
 	if (idx->st[s] == NULL &&
 	    sqlite3_prepare_v3(idx->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT,
 			       &idx->st[s], NULL) != SQLITE_OK) {
-		db_error(mb, err, "prepare");
+		index_db_error(mb, err, "prepare");
 		return NULL;
 	}
 	return idx->st[s];
 }
 
-/* step_done - run a statement that returns no rows, then reset it */
-static int step_done(struct maildir_mbox *mb, sqlite3_stmt *st, pz_error *err,
-		     const char *what)
+int index_step_done(struct maildir_mbox *mb, sqlite3_stmt *st, pz_error *err,
+		    const char *what)
 {
 	int rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return db_error(mb, err, what);
+		return index_db_error(mb, err, what);
 	return 0;
 }
 
-static int exec_sql(struct maildir_mbox *mb, const char *sql, pz_error *err)
+int index_exec(struct maildir_mbox *mb, const char *sql, pz_error *err)
 {
 	if (sqlite3_exec(mb->idx->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(mb, err, sql);
+		return index_db_error(mb, err, sql);
 	return 0;
 }
 
@@ -181,44 +245,75 @@ static int set_wal(struct maildir_mbox *mb, pz_error *err)
 			return 0;
 		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED && rc != SQLITE_OK) ||
 		    waited >= maildir_set.lock_timeout_ms)
-			return db_error(mb, err, "journal_mode = WAL");
+			return index_db_error(mb, err, "journal_mode = WAL");
 		nanosleep(&pause, NULL);
 		waited += 10;
 	}
 }
 
+static int user_version(struct maildir_mbox *mb)
+{
+	sqlite3_stmt *st;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(mb->idx->db, "PRAGMA user_version", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
+/* index_upgrade - create the schema or bring it to INDEX_VERSION, under
+ * the write lock (another process may have done it meanwhile) */
+static int index_upgrade(struct maildir_mbox *mb, pz_error *err)
+{
+	int version, ret = 0;
+
+	if (index_exec(mb, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	version = user_version(mb);
+	if (version < 0)
+		ret = index_db_error(mb, err, "user_version");
+	else if (version == 0)
+		ret = index_exec(mb, schema_sql, err);
+	else if (version == 1)
+		ret = index_exec(mb, upgrade_v1_sql, err);
+	if (ret == 0 && version != INDEX_VERSION)
+		ret = index_exec(mb, "PRAGMA user_version = " STR(INDEX_VERSION), err);
+	if (ret == 0)
+		ret = index_exec(mb, "COMMIT", err);
+	if (ret < 0)
+		sqlite3_exec(mb->idx->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
 static int index_setup(struct maildir_mbox *mb, pz_error *err)
 {
 	sqlite3 *db = mb->idx->db;
-	int version = 0;
-	sqlite3_stmt *st;
+	int version;
 
 	sqlite3_busy_timeout(db, (int)(maildir_set.lock_timeout_ms > INT32_MAX ?
 				       INT32_MAX : maildir_set.lock_timeout_ms));
 	sqlite3_extended_result_codes(db, 0);
+	/* reads map the database instead of copying each page out of it: a
+	 * view of 100,000 messages reads some 10 MB */
 	if (set_wal(mb, err) < 0 ||
-	    exec_sql(mb, maildir_set.fsync ? "PRAGMA synchronous = NORMAL"
-		     : "PRAGMA synchronous = OFF", err) < 0)
+	    index_exec(mb, "PRAGMA mmap_size = " STR(MAILDIR_INDEX_MMAP_SIZE),
+		       err) < 0 ||
+	    index_exec(mb, maildir_set.fsync ? "PRAGMA synchronous = NORMAL"
+		       : "PRAGMA synchronous = OFF", err) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return db_error(mb, err, "user_version");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	version = user_version(mb);
+	if (version < 0)
+		return index_db_error(mb, err, "user_version");
 	if (version == INDEX_VERSION)
 		return 0;
 	if (version > INDEX_VERSION)
 		return maildir_error(mb->mu, err, PZ_ERR_TEMP,
 				     "Mailbox index written by a newer version");
-	if (exec_sql(mb, "BEGIN IMMEDIATE", err) < 0)
-		return -1;
-	if (exec_sql(mb, schema_sql, err) < 0 ||
-	    exec_sql(mb, "PRAGMA user_version = 1", err) < 0 ||
-	    exec_sql(mb, "COMMIT", err) < 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	return index_upgrade(mb, err);
 }
 
 /* mkdir_p - create the index folder and its parents */
@@ -276,7 +371,7 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 			maildir_index_close(&mb->idx);
 			return 1;
 		}
-		return db_error(mb, err, "open");
+		return index_db_error(mb, err, "open");
 	}
 	if (index_setup(mb, err) < 0)
 		return -1;
@@ -325,27 +420,149 @@ int maildir_index_replaced(struct maildir_index *idx)
 	return st.st_ino != idx->ino || st.st_dev != idx->dev;
 }
 
+/* ---- transactions
+ *
+ * Durability.  In WAL mode with synchronous = NORMAL a commit is atomic
+ * and the database stays consistent through a crash, but the last commits
+ * before a power loss may be lost (the WAL is fsynced only at
+ * checkpoints); FULL fsyncs the WAL at each commit.  The files are the
+ * truth for content and flags, so a lost commit loses nothing a rescan
+ * cannot rebuild, except numbers already handed out.  The one that must
+ * never come back is a UID: once a client has seen UID n for a message
+ * (in an APPENDUID, a FETCH, after a sync), UIDNEXT must stay above n, or
+ * another message could get it (RFC 9051 2.3.1.1).  Every UID reaches a
+ * client only after the commit that recorded it, so:
+ *   - a transaction that gives out UIDs is durable when its commit
+ *     returns: FULL when the caller knew it would (saves, copies, moves),
+ *     otherwise (a sync that finds new files, under a STORE's lock or a
+ *     view's) its WAL is fsynced right after the commit (wal_sync());
+ *   - everything else commits NORMAL: flags and expunges found in the
+ *     files, dates learnt from stat(), \Recent claims, cached data.
+ *     A power loss may undo their last commits and the next sync redoes
+ *     the work; the modseqs of undone changes may then be given again,
+ *     as with Dovecot's default mail_fsync = optimized.
+ * An import under a new UIDVALIDITY could skip even the UID rule (if it
+ * is lost, the next import takes another UIDVALIDITY and clients drop
+ * their caches), but only if the UIDVALIDITY file were made durable
+ * first, at the same cost: imports follow the rule too. */
+
+/* wal_sync - make the commit just done durable: fsync the WAL */
+static int wal_sync(struct maildir_mbox *mb, pz_error *err)
+{
+	sqlite3_file *wal = NULL;
+
+	if (sqlite3_file_control(mb->idx->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+				 &wal) != SQLITE_OK)
+		return index_db_error(mb, err, "journal pointer");
+	if (wal == NULL || wal->pMethods == NULL)
+		return 0; /* no WAL open: the commit went to the database file */
+	if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+		return maildir_error(mb->mu, err, PZ_ERR_TEMP,
+				     "Could not sync the mailbox index");
+	return 0;
+}
+
 int maildir_index_begin(struct maildir_mbox *mb, int durable, pz_error *err)
 {
+	struct maildir_index *idx = mb->idx;
 	const char *sync = !maildir_set.fsync ? "PRAGMA synchronous = OFF" :
 		durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+	struct maildir_hdr h;
 
-	if (mb->idx->in_txn)
+	if (idx->in_txn)
 		return maildir_error(mb->mu, err, PZ_ERR_BUG,
 				     "Nested index transaction");
-	if (exec_sql(mb, sync, err) < 0 || exec_sql(mb, "BEGIN IMMEDIATE", err) < 0)
+	if (index_exec(mb, sync, err) < 0 || index_exec(mb, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
-	mb->idx->in_txn = 1;
+	idx->in_txn = 1;
+	idx->durable = durable;
+	idx->inserted = 0;
+	idx->recent_stale = 0;
+	memset(&idx->delta, 0, sizeof(idx->delta));
+	/* the totals of \Recent follow first_recent_uid as of now */
+	if (maildir_index_hdr_get(mb, &h, err) < 0) {
+		maildir_index_rollback(mb);
+		return -1;
+	}
 	return 0;
+}
+
+void index_counted(struct maildir_index *idx, const struct maildir_rec *r,
+		   int sign)
+{
+	idx->delta.messages += sign;
+	idx->delta.unseen += (r->flags & PZ_FLAG_SEEN) == 0 ? sign : 0;
+	idx->delta.deleted += (r->flags & PZ_FLAG_DELETED) != 0 ? sign : 0;
+	idx->delta.vsize += sign * (int64_t)r->vsize;
+	idx->delta.recent += r->uid >= idx->first_recent_uid ? sign : 0;
+	idx->delta.undated += r->idate == MAILDIR_IDATE_UNKNOWN ? sign : 0;
+}
+
+/* counters_flush - add the changes of the transaction to the totals */
+static int counters_flush(struct maildir_mbox *mb, pz_error *err)
+{
+	struct maildir_index *idx = mb->idx;
+	struct maildir_counters *d = &idx->delta;
+	sqlite3_stmt *st;
+
+	if (d->messages != 0 || d->unseen != 0 || d->deleted != 0 ||
+	    d->vsize != 0 || d->recent != 0 || d->undated != 0) {
+		st = index_stmt(mb, ST_COUNTERS_ADD, err);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, d->messages);
+		sqlite3_bind_int64(st, 2, d->unseen);
+		sqlite3_bind_int64(st, 3, d->deleted);
+		sqlite3_bind_int64(st, 4, d->vsize);
+		sqlite3_bind_int64(st, 5, d->recent);
+		sqlite3_bind_int64(st, 6, d->undated);
+		memset(d, 0, sizeof(*d));
+		if (index_step_done(mb, st, err, "counters") < 0)
+			return -1;
+	}
+	if (!idx->recent_stale)
+		return 0;
+	idx->recent_stale = 0;
+	st = index_stmt(mb, ST_RECENT_COUNT, err);
+	return st == NULL ? -1 : index_step_done(mb, st, err, "recent count");
+}
+
+int index_changed(struct maildir_mbox *mb, pz_error *err)
+{
+	return mb->idx->in_txn ? 0 : counters_flush(mb, err);
+}
+
+void index_bulk(struct maildir_mbox *mb)
+{
+	if (mb->idx->bulk)
+		return;
+	mb->idx->bulk = 1;
+	sqlite3_exec(mb->idx->db, "PRAGMA cache_size = -"
+		     STR(MAILDIR_INDEX_BULK_CACHE), NULL, NULL, NULL);
+}
+
+/* txn_end - what a transaction changed of the connection goes back */
+static void txn_end(struct maildir_index *idx)
+{
+	idx->in_txn = 0;
+	memset(&idx->delta, 0, sizeof(idx->delta));
+	if (idx->bulk) {
+		idx->bulk = 0;
+		sqlite3_exec(idx->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
+	}
 }
 
 int maildir_index_commit(struct maildir_mbox *mb, pz_error *err)
 {
-	if (exec_sql(mb, "COMMIT", err) < 0) {
+	struct maildir_index *idx = mb->idx;
+
+	if (counters_flush(mb, err) < 0 || index_exec(mb, "COMMIT", err) < 0) {
 		maildir_index_rollback(mb);
 		return -1;
 	}
-	mb->idx->in_txn = 0;
+	txn_end(idx);
+	if (idx->inserted && !idx->durable && maildir_set.fsync)
+		return wal_sync(mb, err);
 	return 0;
 }
 
@@ -354,13 +571,15 @@ void maildir_index_rollback(struct maildir_mbox *mb)
 	if (mb->idx == NULL || !mb->idx->in_txn)
 		return;
 	sqlite3_exec(mb->idx->db, "ROLLBACK", NULL, NULL, NULL);
-	mb->idx->in_txn = 0;
+	txn_end(mb->idx);
 }
+
+/* ---- the header row */
 
 int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 			  pz_error *err)
 {
-	sqlite3_stmt *st = stmt_get(mb, ST_HDR_GET, err);
+	sqlite3_stmt *st = index_stmt(mb, ST_HDR_GET, err);
 	int rc;
 
 	if (st == NULL)
@@ -368,7 +587,7 @@ int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return db_error(mb, err, "read header");
+		return index_db_error(mb, err, "read header");
 	}
 	h->uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
 	h->uidnext = (uint32_t)sqlite3_column_int64(st, 1);
@@ -381,17 +600,32 @@ int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 	h->expunge_floor = (uint64_t)sqlite3_column_int64(st, 8);
 	h->keywords_mtime_ns = sqlite3_column_int64(st, 9);
 	h->tmp_cleaned = sqlite3_column_int64(st, 10);
+	h->counters.messages = sqlite3_column_int64(st, 11);
+	h->counters.unseen = sqlite3_column_int64(st, 12);
+	h->counters.deleted = sqlite3_column_int64(st, 13);
+	h->counters.vsize = sqlite3_column_int64(st, 14);
+	h->counters.recent = sqlite3_column_int64(st, 15);
+	h->counters.undated = sqlite3_column_int64(st, 16);
+	h->import_modseq = (uint64_t)sqlite3_column_int64(st, 17);
 	sqlite3_reset(st);
+	mb->idx->import_modseq = h->import_modseq;
+	if (mb->idx->in_txn && !mb->idx->recent_stale)
+		mb->idx->first_recent_uid = h->first_recent_uid;
 	return 0;
 }
 
 int maildir_index_hdr_set(struct maildir_mbox *mb, const struct maildir_hdr *h,
 			  pz_error *err)
 {
-	sqlite3_stmt *st = stmt_get(mb, ST_HDR_SET, err);
+	sqlite3_stmt *st = index_stmt(mb, ST_HDR_SET, err);
 
 	if (st == NULL)
 		return -1;
+	if (h->first_recent_uid != mb->idx->first_recent_uid) {
+		/* the records counted as recent change: recount at commit */
+		mb->idx->first_recent_uid = h->first_recent_uid;
+		mb->idx->recent_stale = 1;
+	}
 	sqlite3_bind_int64(st, 1, h->uidvalidity);
 	sqlite3_bind_int64(st, 2, h->uidnext);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)h->highestmodseq);
@@ -403,178 +637,9 @@ int maildir_index_hdr_set(struct maildir_mbox *mb, const struct maildir_hdr *h,
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)h->expunge_floor);
 	sqlite3_bind_int64(st, 10, h->keywords_mtime_ns);
 	sqlite3_bind_int64(st, 11, h->tmp_cleaned);
-	return step_done(mb, st, err, "write header");
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s == NULL || *s == '\0')
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-int maildir_index_insert(struct maildir_mbox *mb, const struct maildir_rec *r,
-			 pz_error *err)
-{
-	sqlite3_stmt *st = stmt_get(mb, ST_INSERT, err);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, r->uid);
-	sqlite3_bind_text(st, 2, r->base, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->fname, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, r->in_new);
-	sqlite3_bind_int64(st, 5, r->flags);
-	bind_text_or_null(st, 6, r->kw);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)r->modseq);
-	sqlite3_bind_int64(st, 8, (sqlite3_int64)r->psize);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)r->vsize);
-	sqlite3_bind_int64(st, 10, r->idate);
-	sqlite3_bind_int(st, 11, r->idate_tz);
-	return step_done(mb, st, err, "insert");
-}
-
-int maildir_index_update(struct maildir_mbox *mb, const struct maildir_rec *r,
-			 pz_error *err)
-{
-	sqlite3_stmt *st = stmt_get(mb, ST_UPDATE, err);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, r->uid);
-	sqlite3_bind_text(st, 2, r->fname, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, r->in_new);
-	sqlite3_bind_int64(st, 4, r->flags);
-	bind_text_or_null(st, 5, r->kw);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->modseq);
-	return step_done(mb, st, err, "update");
-}
-
-int maildir_index_expunge(struct maildir_mbox *mb, uint32_t uid, uint64_t modseq,
-			  pz_error *err)
-{
-	sqlite3_stmt *del = stmt_get(mb, ST_DELETE, err);
-	sqlite3_stmt *add = del != NULL ? stmt_get(mb, ST_EXP_ADD, err) : NULL;
-	sqlite3_stmt *cache = add != NULL ? stmt_get(mb, ST_CACHE_DEL, err) : NULL;
-
-	if (cache == NULL)
-		return -1;
-	sqlite3_bind_int64(del, 1, uid);
-	if (step_done(mb, del, err, "delete") < 0)
-		return -1;
-	sqlite3_bind_int64(add, 1, uid);
-	sqlite3_bind_int64(add, 2, (sqlite3_int64)modseq);
-	sqlite3_bind_int64(add, 3, (sqlite3_int64)time(NULL));
-	if (step_done(mb, add, err, "expunge record") < 0)
-		return -1;
-	sqlite3_bind_int64(cache, 1, uid);
-	return step_done(mb, cache, err, "cache delete");
-}
-
-/* row_to_rec - strings point into the statement: valid until it steps */
-static void row_to_rec(sqlite3_stmt *st, struct maildir_rec *r)
-{
-	r->uid = (uint32_t)sqlite3_column_int64(st, 0);
-	r->base = (char *)sqlite3_column_text(st, 1);
-	r->fname = (char *)sqlite3_column_text(st, 2);
-	r->in_new = sqlite3_column_int(st, 3);
-	r->flags = (uint32_t)sqlite3_column_int64(st, 4);
-	r->kw = (char *)sqlite3_column_text(st, 5);
-	r->modseq = (uint64_t)sqlite3_column_int64(st, 6);
-	r->psize = (uint64_t)sqlite3_column_int64(st, 7);
-	r->vsize = (uint64_t)sqlite3_column_int64(st, 8);
-	r->idate = sqlite3_column_int64(st, 9);
-	r->idate_tz = sqlite3_column_int(st, 10);
-}
-
-static int get_one(struct maildir_mbox *mb, sqlite3_stmt *st, pz_pool *pool,
-		   struct maildir_rec *r, pz_error *err)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW) {
-		row_to_rec(st, r);
-		r->base = HOST->pool_strdup(pool, r->base);
-		r->fname = HOST->pool_strdup(pool, r->fname);
-		r->kw = r->kw != NULL ? HOST->pool_strdup(pool, r->kw) : NULL;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc == SQLITE_DONE)
-		return 1;
-	return db_error(mb, err, "lookup");
-}
-
-int maildir_index_get(struct maildir_mbox *mb, uint32_t uid, pz_pool *pool,
-		      struct maildir_rec *r, pz_error *err)
-{
-	sqlite3_stmt *st = stmt_get(mb, ST_GET, err);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, uid);
-	return get_one(mb, st, pool, r, err);
-}
-
-int maildir_index_get_by_base(struct maildir_mbox *mb, const char *base,
-			      pz_pool *pool, struct maildir_rec *r, pz_error *err)
-{
-	sqlite3_stmt *st = stmt_get(mb, ST_GET_BASE, err);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, base, -1, SQLITE_STATIC);
-	return get_one(mb, st, pool, r, err);
-}
-
-int maildir_index_iter(struct maildir_mbox *mb, uint32_t first, uint32_t last,
-		       uint64_t modseq_gt, int new_only,
-		       int (*cb)(void *ctx, const struct maildir_rec *r),
-		       void *ctx, pz_error *err)
-{
-	enum stmt which = new_only ? ST_ITER_NEW :
-		modseq_gt > 0 ? ST_ITER_MODSEQ : ST_ITER_RANGE;
-	sqlite3_stmt *st = stmt_get(mb, which, err);
-	struct maildir_rec r;
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	if (!new_only) {
-		sqlite3_bind_int64(st, 1, first);
-		sqlite3_bind_int64(st, 2, last);
-		if (modseq_gt > 0)
-			sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq_gt);
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_rec(st, &r);
-		if (cb(ctx, &r) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : db_error(mb, err, "iterate");
-}
-
-int maildir_index_expunged_since(struct maildir_mbox *mb, uint64_t modseq,
-				 void (*cb)(void *ctx, uint32_t uid), void *ctx,
-				 pz_error *err)
-{
-	sqlite3_stmt *st = stmt_get(mb, ST_EXPUNGED_SINCE, err);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)modseq);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		cb(ctx, (uint32_t)sqlite3_column_int64(st, 0));
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_error(mb, err, "expunged");
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)h->import_modseq);
+	mb->idx->import_modseq = h->import_modseq;
+	return index_step_done(mb, st, err, "write header");
 }
 
 /* maildir_index_prune_expunged - drop old expunge records (inside a write
@@ -589,7 +654,7 @@ int maildir_index_prune_expunged(struct maildir_mbox *mb, pz_error *err)
 	if (sqlite3_prepare_v2(mb->idx->db,
 			       "SELECT max(modseq) FROM expunged WHERE at < ?1",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(mb, err, "prune");
+		return index_db_error(mb, err, "prune");
 	sqlite3_bind_int64(st, 1, cutoff);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		floor = (uint64_t)sqlite3_column_int64(st, 0);
@@ -598,7 +663,7 @@ int maildir_index_prune_expunged(struct maildir_mbox *mb, pz_error *err)
 		return 0;
 	if (sqlite3_prepare_v2(mb->idx->db, "DELETE FROM expunged WHERE at < ?1",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(mb, err, "prune");
+		return index_db_error(mb, err, "prune");
 	sqlite3_bind_int64(st, 1, cutoff);
 	sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -611,34 +676,13 @@ int maildir_index_prune_expunged(struct maildir_mbox *mb, pz_error *err)
 	return 0;
 }
 
-int maildir_index_counts(struct maildir_mbox *mb, uint32_t first_recent_uid,
-			 struct maildir_counts *c, pz_error *err)
-{
-	sqlite3_stmt *st = stmt_get(mb, ST_COUNTS, err);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, first_recent_uid);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		c->messages = (uint32_t)sqlite3_column_int64(st, 0);
-		c->unseen = (uint32_t)sqlite3_column_double(st, 1);
-		c->deleted = (uint32_t)sqlite3_column_double(st, 2);
-		c->recent = (uint32_t)sqlite3_column_double(st, 3);
-		c->bytes = (uint64_t)sqlite3_column_double(st, 4);
-		c->psize = (uint64_t)sqlite3_column_double(st, 5);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_ROW ? 0 : db_error(mb, err, "counts");
-}
+/* ---- cached data and keywords */
 
 int maildir_index_cache_get(struct maildir_mbox *mb, uint32_t uid,
 			    const char *field, pz_pool *pool,
 			    const char **value_r, size_t *len_r, pz_error *err)
 {
-	sqlite3_stmt *st = stmt_get(mb, ST_CACHE_GET, err);
+	sqlite3_stmt *st = index_stmt(mb, ST_CACHE_GET, err);
 	int rc;
 
 	if (st == NULL)
@@ -661,29 +705,29 @@ int maildir_index_cache_get(struct maildir_mbox *mb, uint32_t uid,
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? 1 : db_error(mb, err, "cache get");
+	return rc == SQLITE_DONE ? 1 : index_db_error(mb, err, "cache get");
 }
 
 int maildir_index_cache_set(struct maildir_mbox *mb, uint32_t uid,
 			    const char *field, const void *value, size_t len,
 			    pz_error *err)
 {
-	sqlite3_stmt *st = stmt_get(mb, ST_CACHE_SET, err);
+	sqlite3_stmt *st = index_stmt(mb, ST_CACHE_SET, err);
 
 	if (st == NULL)
 		return -1;
 	if (!mb->idx->in_txn && maildir_set.fsync &&
-	    exec_sql(mb, "PRAGMA synchronous = NORMAL", err) < 0)
+	    index_exec(mb, "PRAGMA synchronous = NORMAL", err) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, uid);
 	sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
 	sqlite3_bind_blob64(st, 3, value, len, SQLITE_STATIC);
-	return step_done(mb, st, err, "cache set");
+	return index_step_done(mb, st, err, "cache set");
 }
 
 int maildir_index_keywords_load(struct maildir_mbox *mb, pz_error *err)
 {
-	sqlite3_stmt *st = stmt_get(mb, ST_KW_LOAD, err);
+	sqlite3_stmt *st = index_stmt(mb, ST_KW_LOAD, err);
 	struct maildir_keywords *kw = &mb->kw;
 	int rc;
 
@@ -707,17 +751,17 @@ int maildir_index_keywords_load(struct maildir_mbox *mb, pz_error *err)
 		kw->names[id] = HOST->pool_strdup(mb->pool, name);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_error(mb, err, "keywords");
+	return rc == SQLITE_DONE ? 0 : index_db_error(mb, err, "keywords");
 }
 
 int maildir_index_keyword_add(struct maildir_mbox *mb, uint32_t id,
 			      const char *name, pz_error *err)
 {
-	sqlite3_stmt *st = stmt_get(mb, ST_KW_ADD, err);
+	sqlite3_stmt *st = index_stmt(mb, ST_KW_ADD, err);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	return step_done(mb, st, err, "keyword add");
+	return index_step_done(mb, st, err, "keyword add");
 }

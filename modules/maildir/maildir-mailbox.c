@@ -534,7 +534,7 @@ static int rename_inbox(struct pz_mail_user *mu, pz_pool *pool,
 
 	if (maildir_mailbox_create(mu, to->name, 0, err) < 0)
 		return -1;
-	if (maildir_mbox_open(mu, "INBOX", pool, &mb, err) < 0)
+	if (maildir_mbox_open(mu, "INBOX", pool, 0, &mb, err) < 0)
 		return -1;
 	if (maildir_index_begin(&mb, 1, err) < 0) {
 		maildir_mbox_close(&mb);
@@ -684,15 +684,13 @@ int maildir_mailbox_status(pz_mail_user *mu, const char *name,
 	struct maildir_counts c = { 0 };
 	int ret = -1;
 
-	if (maildir_mbox_open(mu, name, pool, &mb, err) < 0)
+	/* no view: the sync leaves internal dates for one to learn */
+	if (maildir_mbox_open(mu, name, pool, 0, &mb, err) < 0)
 		goto out;
 	if (maildir_sync_disk(&mb, 0, err) < 0 ||
 	    maildir_index_hdr_get(&mb, &h, err) < 0)
 		goto close;
-	if ((items & (PZ_STATUS_MESSAGES | PZ_STATUS_RECENT | PZ_STATUS_UNSEEN |
-		      PZ_STATUS_SIZE | PZ_STATUS_DELETED)) != 0 &&
-	    maildir_index_counts(&mb, h.first_recent_uid, &c, err) < 0)
-		goto close;
+	maildir_index_counts(&h, &c);
 	SET_FIELD(st, messages, c.messages);
 	SET_FIELD(st, recent, c.recent);
 	SET_FIELD(st, uidnext, h.uidnext);

@@ -298,7 +298,7 @@ static int store_one(pz_mailbox *box, struct maildir_vmsg *v,
 {
 	struct maildir_mbox *mb = &box->mb;
 	struct maildir_rec r;
-	uint32_t flags;
+	uint32_t flags, old_flags;
 	char *kw;
 	int ret = maildir_index_get(mb, v->uid, pool, &r, err);
 
@@ -318,10 +318,11 @@ static int store_one(pz_mailbox *box, struct maildir_vmsg *v,
 	ret = rename_rec(mb, &r, flags, kw, pool, err);
 	if (ret != 0)
 		return ret < 0 ? -1 : 0;
+	old_flags = r.flags;
 	r.flags = flags;
 	r.kw = kw;
 	r.modseq = ++h->highestmodseq;
-	if (maildir_index_update(mb, &r, err) < 0)
+	if (maildir_index_update(mb, &r, old_flags, err) < 0)
 		return -1;
 	v->flags = (v->flags & PZ_FLAG_RECENT) | flags;
 	v->modseq = r.modseq;
@@ -396,7 +397,7 @@ static int expunge_one(struct maildir_mbox *mb, uint32_t uid,
 		if (ret > 0)
 			break; /* gone already */
 	}
-	if (maildir_index_expunge(mb, uid, ++h->highestmodseq, err) < 0)
+	if (maildir_index_expunge(mb, &r, ++h->highestmodseq, err) < 0)
 		return -1;
 	*bytes += r.psize;
 	*count += 1;

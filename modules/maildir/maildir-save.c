@@ -500,7 +500,7 @@ static int xfer_one(struct xfer *x, uint32_t uid, pz_error *err)
 	}
 	if (ret != 0)
 		return ret;
-	if (x->move && maildir_index_expunge(smb, uid, ++x->sh.highestmodseq,
+	if (x->move && maildir_index_expunge(smb, &r, ++x->sh.highestmodseq,
 					     err) < 0)
 		return -1;
 	x->bytes += r.psize;

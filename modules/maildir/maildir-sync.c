@@ -1,8 +1,9 @@
 /* maildir-sync.c - bring a mailbox's index up to date with its files.
  *
  * The files are the truth: a file that appears in new/ or cur/ is a new
- * message (its UID assigned here, in file name order), a file renamed with
- * other flags changes the message's flags, a file that is gone is expunged.
+ * message (its UID and record come from maildir-sync-new.c), a file
+ * renamed with other flags changes the message's flags, a file that is
+ * gone is expunged.
  * Other tools (an MDA, mutt, Dovecot) change the maildir without our lock,
  * so we notice by looking:
  *   - cheaply first: new/ and cur/ mtimes against those of the last scan.
@@ -14,7 +15,7 @@
  *     repeated until the mtimes hold still, and a message is only expunged
  *     when a second look confirms its file is gone.
  */
-#include "maildir.h"
+#include "maildir-sync.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,35 +28,7 @@
 
 #define SCAN_ATTEMPTS 4
 
-struct scan_ent {
-	char *name;
-	size_t base_len;
-	int in_new;
-	uint32_t uid;       /* from an imported uid list, or 0 */
-};
-
-struct sync_ctx {
-	struct maildir_mbox *mb;
-	pz_pool *pool;
-	struct maildir_hdr hdr;
-	unsigned int flags;
-	int scan_new, scan_cur;
-	int64_t start_ns;
-	struct stat st_new, st_cur;
-	int new_fd, cur_fd;
-
-	struct maildir_rec *recs;
-	unsigned char *seen;
-	size_t nrecs, recs_alloc, seen_alloc;
-	struct maildir_hash *map;
-
-	struct scan_ent *ents, *fresh;
-	size_t nents, ents_alloc, nfresh;
-	struct maildir_uidmap *uidmap;
-	int oom;
-};
-
-static int grow(void **arr, size_t *alloc, size_t need, size_t elem)
+int sync_grow(void **arr, size_t *alloc, size_t need, size_t elem)
 {
 	size_t n = *alloc != 0 ? *alloc : 256;
 	void *p;
@@ -75,7 +48,7 @@ static int grow(void **arr, size_t *alloc, size_t need, size_t elem)
 	return 0;
 }
 
-static int nomem(struct sync_ctx *ctx, pz_error *err)
+int sync_nomem(struct sync_ctx *ctx, pz_error *err)
 {
 	maildir_log(PZ_LOG_ERROR, "%s: out of memory while syncing",
 		    ctx->mb->paths.dir);
@@ -89,9 +62,9 @@ static int rec_add(void *_ctx, const struct maildir_rec *r)
 	struct sync_ctx *ctx = _ctx;
 	struct maildir_rec *c;
 
-	if (grow((void **)&ctx->recs, &ctx->recs_alloc, ctx->nrecs + 1,
+	if (sync_grow((void **)&ctx->recs, &ctx->recs_alloc, ctx->nrecs + 1,
 		 sizeof(*ctx->recs)) < 0 ||
-	    grow((void **)&ctx->seen, &ctx->seen_alloc, ctx->nrecs + 1, 1) < 0) {
+	    sync_grow((void **)&ctx->seen, &ctx->seen_alloc, ctx->nrecs + 1, 1) < 0) {
 		ctx->oom = 1;
 		return -1;
 	}
@@ -114,44 +87,26 @@ static int recs_load(struct sync_ctx *ctx, pz_error *err)
 {
 	ctx->map = maildir_hash_new(ctx->scan_cur ? ctx->hdr.uidnext : 64);
 	if (ctx->map == NULL)
-		return nomem(ctx, err);
+		return sync_nomem(ctx, err);
 	if (maildir_index_iter(ctx->mb, 1, UINT32_MAX, 0, !ctx->scan_cur,
 			       rec_add, ctx, err) < 0)
 		return -1;
-	return ctx->oom ? nomem(ctx, err) : 0;
+	return ctx->oom ? sync_nomem(ctx, err) : 0;
 }
 
 /* ---- reading the directories */
 
-static int read_dir(struct sync_ctx *ctx, int fd, int in_new, pz_error *err)
+static int read_dir(struct sync_ctx *ctx, struct maildir_dirlist *l, int in_new,
+		    struct maildir_statq *q, pz_error *err)
 {
-	int dfd = dup(fd);
-	DIR *d;
-	struct dirent *de;
-
-	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return maildir_syserror(ctx->mb->mu, err, "opendir", ctx->mb->paths.dir);
+	if (maildir_dirlist_read(l, in_new ? ctx->new_fd : ctx->cur_fd, in_new,
+				 q) < 0) {
+		if (errno == ENOMEM)
+			return sync_nomem(ctx, err);
+		return maildir_syserror(ctx->mb->mu, err, "getdents",
+					maildir_path(ctx->pool, ctx->mb->paths.dir,
+						     in_new ? "new" : "cur", NULL));
 	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		struct scan_ent *e;
-
-		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
-			continue;
-		if (grow((void **)&ctx->ents, &ctx->ents_alloc, ctx->nents + 1,
-			 sizeof(*ctx->ents)) < 0) {
-			closedir(d);
-			return nomem(ctx, err);
-		}
-		e = &ctx->ents[ctx->nents++];
-		e->name = HOST->pool_strdup(ctx->pool, de->d_name);
-		e->base_len = maildir_fname_base_len(e->name);
-		e->in_new = in_new;
-		e->uid = 0;
-	}
-	closedir(d);
 	return 0;
 }
 
@@ -163,20 +118,42 @@ static int stat_dirs(struct sync_ctx *ctx, struct stat *new_r, struct stat *cur_
 	return 0;
 }
 
+/* stat_while_reading - whether to stat() files while the directories are
+ * read: when the index has no record to match them against (every file is
+ * new) and there is more than one batch to read */
+static int stat_while_reading(struct sync_ctx *ctx)
+{
+	off_t dir_bytes = ctx->st_new.st_size + ctx->st_cur.st_size;
+
+	return (ctx->flags & MAILDIR_SYNC_DATES) != 0 && ctx->nrecs == 0 &&
+		dir_bytes > MAILDIR_GETDENTS_BUF_SIZE;
+}
+
+static int scan_once(struct sync_ctx *ctx, pz_error *err)
+{
+	struct maildir_statq *q = NULL;
+	int ret = 0;
+
+	maildir_dirlist_clear(&ctx->dl);
+	if (stat_dirs(ctx, &ctx->st_new, &ctx->st_cur, err) < 0)
+		return -1;
+	if (stat_while_reading(ctx))
+		q = maildir_statq_start(ctx->new_fd, ctx->cur_fd);
+	if (ctx->scan_new)
+		ret = read_dir(ctx, &ctx->dl, 1, q, err);
+	if (ret == 0 && ctx->scan_cur)
+		ret = read_dir(ctx, &ctx->dl, 0, q, err);
+	maildir_statq_finish(&q);
+	return ret;
+}
+
 /* scan - list the directories until a listing saw no concurrent change */
 static int scan(struct sync_ctx *ctx, pz_error *err)
 {
 	struct stat new2, cur2;
 
 	for (int attempt = 0; attempt < SCAN_ATTEMPTS; attempt++) {
-		ctx->nents = 0;
-		if (stat_dirs(ctx, &ctx->st_new, &ctx->st_cur, err) < 0)
-			return -1;
-		if (ctx->scan_new && read_dir(ctx, ctx->new_fd, 1, err) < 0)
-			return -1;
-		if (ctx->scan_cur && read_dir(ctx, ctx->cur_fd, 0, err) < 0)
-			return -1;
-		if (stat_dirs(ctx, &new2, &cur2, err) < 0)
+		if (scan_once(ctx, err) < 0 || stat_dirs(ctx, &new2, &cur2, err) < 0)
 			return -1;
 		if (maildir_st_mtime_ns(&new2) == maildir_st_mtime_ns(&ctx->st_new) &&
 		    maildir_st_mtime_ns(&cur2) == maildir_st_mtime_ns(&ctx->st_cur))
@@ -187,13 +164,12 @@ static int scan(struct sync_ctx *ctx, pz_error *err)
 
 /* ---- applying what the directories say */
 
-static int dir_fd(struct sync_ctx *ctx, int in_new)
+int sync_dir_fd(struct sync_ctx *ctx, int in_new)
 {
 	return in_new ? ctx->new_fd : ctx->cur_fd;
 }
 
-/* move_to_cur - rename a file of new/ into cur/ with an info part */
-static char *move_to_cur(struct sync_ctx *ctx, const char *name)
+char *sync_move_to_cur(struct sync_ctx *ctx, const char *name)
 {
 	struct maildir_fname f;
 	char *dest;
@@ -206,12 +182,12 @@ static char *move_to_cur(struct sync_ctx *ctx, const char *name)
 	return dest;
 }
 
-/* rec_from_file - what a file name says about a known record */
+/* rec_apply_name - what a file name says about a known record */
 static int rec_apply_name(struct sync_ctx *ctx, struct maildir_rec *r,
 			  const char *name, int in_new, pz_error *err)
 {
 	struct maildir_fname f;
-	uint32_t flags;
+	uint32_t flags, old_flags = r->flags;
 	char *kw;
 
 	maildir_fname_parse(name, &f);
@@ -226,31 +202,31 @@ static int rec_apply_name(struct sync_ctx *ctx, struct maildir_rec *r,
 	r->kw = kw;
 	r->fname = HOST->pool_strdup(ctx->pool, name);
 	r->in_new = in_new;
-	return maildir_index_update(ctx->mb, r, err);
+	return maildir_index_update(ctx->mb, r, old_flags, err);
 }
 
 /* same_inode - whether two directory entries are links to one file */
 static int same_inode(struct sync_ctx *ctx, const struct maildir_rec *r,
-		      const struct scan_ent *e)
+		      const struct maildir_dirent *e)
 {
 	struct stat a, b;
 
-	return fstatat(dir_fd(ctx, r->in_new), r->fname, &a, 0) == 0 &&
-		fstatat(dir_fd(ctx, e->in_new), e->name, &b, 0) == 0 &&
+	return fstatat(sync_dir_fd(ctx, r->in_new), r->fname, &a, 0) == 0 &&
+		fstatat(sync_dir_fd(ctx, e->in_new), e->name, &b, 0) == 0 &&
 		a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
 /* duplicate - a second file with a known base: a leftover link of the same
  * file is removed, a different file gets a base of its own */
 static int duplicate(struct sync_ctx *ctx, struct maildir_rec *r,
-		     struct scan_ent *e, int *fresh_r)
+		     struct maildir_dirent *e, int *fresh_r)
 {
 	struct maildir_fname f;
 	char *base, *dest;
 
 	*fresh_r = 0;
 	if (same_inode(ctx, r, e)) {
-		if (unlinkat(dir_fd(ctx, e->in_new), e->name, 0) < 0 && errno != ENOENT)
+		if (unlinkat(sync_dir_fd(ctx, e->in_new), e->name, 0) < 0 && errno != ENOENT)
 			return -1;
 		return 0;
 	}
@@ -261,33 +237,29 @@ static int duplicate(struct sync_ctx *ctx, struct maildir_rec *r,
 						f.tail) : base;
 	maildir_log(PZ_LOG_WARNING, "%s: duplicate file %s renamed to %s",
 		    ctx->mb->paths.dir, e->name, dest);
-	if (renameat(dir_fd(ctx, e->in_new), e->name, dir_fd(ctx, e->in_new),
+	if (renameat(sync_dir_fd(ctx, e->in_new), e->name, sync_dir_fd(ctx, e->in_new),
 		     dest) < 0)
 		return -1;
 	e->name = dest;
 	e->base_len = maildir_fname_base_len(dest);
+	e->st_state = MAILDIR_ST_NONE;
 	*fresh_r = 1;
 	return 0;
 }
 
-static int add_fresh(struct sync_ctx *ctx, struct scan_ent *e, pz_error *err)
+static int add_fresh(struct sync_ctx *ctx, const struct maildir_dirent *e,
+		     pz_error *err)
 {
-	size_t alloc = ctx->nfresh;
-
-	/* fresh entries are few next to ents: keep them in their own array */
-	if (ctx->nfresh == 0 || (ctx->nfresh & (ctx->nfresh - 1)) == 0) {
-		size_t want = ctx->nfresh == 0 ? 16 : ctx->nfresh * 2;
-		alloc = ctx->nfresh;
-		if (grow((void **)&ctx->fresh, &alloc, want, sizeof(*ctx->fresh)) < 0)
-			return nomem(ctx, err);
-	}
+	if (sync_grow((void **)&ctx->fresh, &ctx->fresh_alloc, ctx->nfresh + 1,
+		 sizeof(*ctx->fresh)) < 0)
+		return sync_nomem(ctx, err);
 	ctx->fresh[ctx->nfresh++] = *e;
 	return 0;
 }
 
 /* lookup_rec - the record of an entry's base; 1 when there is none */
-static int lookup_rec(struct sync_ctx *ctx, struct scan_ent *e, uint32_t *ri_r,
-		      pz_error *err)
+static int lookup_rec(struct sync_ctx *ctx, const struct maildir_dirent *e,
+		      uint32_t *ri_r, pz_error *err)
 {
 	struct maildir_rec r;
 	char *base;
@@ -303,7 +275,7 @@ static int lookup_rec(struct sync_ctx *ctx, struct scan_ent *e, uint32_t *ri_r,
 	if (ret != 0)
 		return ret;
 	if (rec_add(ctx, &r) < 0)
-		return nomem(ctx, err);
+		return sync_nomem(ctx, err);
 	*ri_r = (uint32_t)ctx->nrecs - 1;
 	return 0;
 }
@@ -313,13 +285,14 @@ static int lookup_rec(struct sync_ctx *ctx, struct scan_ent *e, uint32_t *ri_r,
  * the index knows keeps its UID and the other one is the duplicate. */
 static int match_entries(struct sync_ctx *ctx, pz_error *err)
 {
-	unsigned char *done = calloc(ctx->nents + 1, 1);
+	size_t nents = ctx->dl.count;
+	unsigned char *done = calloc(nents + 1, 1);
 	int ret = 0;
 
 	if (done == NULL)
-		return nomem(ctx, err);
-	for (size_t i = 0; i < ctx->nents && ret == 0; i++) {
-		struct scan_ent *e = &ctx->ents[i];
+		return sync_nomem(ctx, err);
+	for (size_t i = 0; i < nents && ret == 0; i++) {
+		struct maildir_dirent *e = ctx->dl.ents[i];
 		uint32_t ri;
 
 		ret = lookup_rec(ctx, e, &ri, err);
@@ -333,8 +306,8 @@ static int match_entries(struct sync_ctx *ctx, pz_error *err)
 			done[i] = 1;
 		}
 	}
-	for (size_t i = 0; i < ctx->nents && ret == 0; i++) {
-		struct scan_ent *e = &ctx->ents[i];
+	for (size_t i = 0; i < nents && ret == 0; i++) {
+		struct maildir_dirent *e = ctx->dl.ents[i];
 		uint32_t ri;
 		int fresh;
 
@@ -364,132 +337,37 @@ static int match_entries(struct sync_ctx *ctx, pz_error *err)
  * ones still missing are expunged */
 static int confirm_missing(struct sync_ctx *ctx, pz_error *err)
 {
+	struct maildir_dirlist again = { 0 };
 	size_t missing = 0;
+	int ret;
 
 	for (size_t i = 0; i < ctx->nrecs; i++)
 		missing += !ctx->seen[i];
 	if (missing == 0)
 		return 0;
-	ctx->nents = 0;
-	if (read_dir(ctx, ctx->new_fd, 1, err) < 0 ||
-	    read_dir(ctx, ctx->cur_fd, 0, err) < 0)
-		return -1;
-	for (size_t i = 0; i < ctx->nents; i++) {
-		struct scan_ent *e = &ctx->ents[i];
+	/* a list of its own: the fresh entries point into ctx->dl */
+	ret = read_dir(ctx, &again, 1, NULL, err);
+	if (ret == 0)
+		ret = read_dir(ctx, &again, 0, NULL, err);
+	for (size_t i = 0; i < again.count && ret == 0; i++) {
+		struct maildir_dirent *e = again.ents[i];
 		uint32_t ri;
 
 		if (maildir_hash_get(ctx->map, e->name, e->base_len, &ri) &&
 		    !ctx->seen[ri]) {
 			ctx->seen[ri] = 1;
-			if (rec_apply_name(ctx, &ctx->recs[ri], e->name, e->in_new,
-					   err) < 0)
-				return -1;
+			ret = rec_apply_name(ctx, &ctx->recs[ri], e->name, e->in_new,
+					     err);
 		}
 	}
-	for (size_t i = 0; i < ctx->nrecs; i++) {
+	maildir_dirlist_free(&again);
+	for (size_t i = 0; i < ctx->nrecs && ret == 0; i++) {
 		/* maildirsize is the remover's to update (Maildir++) */
-		if (!ctx->seen[i] &&
-		    maildir_index_expunge(ctx->mb, ctx->recs[i].uid,
-					  ++ctx->hdr.highestmodseq, err) < 0)
-			return -1;
+		if (!ctx->seen[i])
+			ret = maildir_index_expunge(ctx->mb, &ctx->recs[i],
+						    ++ctx->hdr.highestmodseq, err);
 	}
-	return 0;
-}
-
-static int cmp_fresh(const void *a, const void *b)
-{
-	const struct scan_ent *x = a, *y = b;
-
-	if (x->uid != y->uid) {
-		if (x->uid == 0 || y->uid == 0)
-			return x->uid == 0 ? 1 : -1;
-		return x->uid < y->uid ? -1 : 1;
-	}
-	return strcmp(x->name, y->name);
-}
-
-/* index_fresh - give a new file its UID and record */
-static int index_fresh(struct sync_ctx *ctx, struct scan_ent *e, uint32_t uid,
-		       pz_error *err)
-{
-	struct maildir_rec r = { 0 };
-	struct maildir_fname f;
-	struct stat st;
-	int fd = dir_fd(ctx, e->in_new);
-
-	if (fstatat(fd, e->name, &st, 0) < 0)
-		return errno == ENOENT ? 0 : maildir_syserror(ctx->mb->mu, err,
-							       "stat", e->name);
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	maildir_fname_parse(e->name, &f);
-	r.psize = f.has_psize ? f.psize : (uint64_t)st.st_size;
-	r.vsize = f.vsize;
-	if (!f.has_vsize) {
-		int mfd = openat(fd, e->name, O_RDONLY | O_CLOEXEC);
-		if (mfd < 0)
-			return errno == ENOENT ? 0 : maildir_syserror(ctx->mb->mu,
-					err, "open", e->name);
-		if (maildir_file_vsize(mfd, &r.psize, &r.vsize) < 0) {
-			close(mfd);
-			return maildir_syserror(ctx->mb->mu, err, "read", e->name);
-		}
-		close(mfd);
-	}
-	r.fname = e->name;
-	r.in_new = e->in_new;
-	if (e->in_new && (ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0) {
-		char *dest = move_to_cur(ctx, e->name);
-		if (dest != NULL) {
-			r.fname = dest;
-			r.in_new = 0;
-		} else if (errno == ENOENT) {
-			return 0;
-		}
-	}
-	r.uid = uid;
-	r.base = HOST->pool_strndup(ctx->pool, e->name, e->base_len);
-	r.flags = f.flags;
-	r.kw = maildir_kw_from_letters(ctx->pool, &ctx->mb->kw, f.kw_letters, NULL);
-	r.modseq = ++ctx->hdr.highestmodseq;
-	r.idate = st.st_mtim.tv_sec;
-	r.idate_tz = 0;
-	if (maildir_index_insert(ctx->mb, &r, err) < 0)
-		return -1;
-	if (uid >= ctx->hdr.uidnext)
-		ctx->hdr.uidnext = uid + 1;
-	return 0;
-}
-
-static int index_all_fresh(struct sync_ctx *ctx, pz_error *err)
-{
-	uint32_t prev = 0;
-
-	if (ctx->uidmap != NULL) {
-		for (size_t i = 0; i < ctx->nfresh; i++) {
-			struct scan_ent *e = &ctx->fresh[i];
-			e->uid = maildir_uidmap_lookup(ctx->uidmap, e->name, e->base_len);
-		}
-	}
-	if (ctx->nfresh == 0)
-		return 0;
-	qsort(ctx->fresh, ctx->nfresh, sizeof(*ctx->fresh), cmp_fresh);
-	for (size_t i = 0; i < ctx->nfresh; i++) {
-		struct scan_ent *e = &ctx->fresh[i];
-		uint32_t uid = e->uid;
-
-		/* an imported UID is used once, and only below UIDNEXT */
-		if (uid == 0 || uid == prev || uid >= ctx->hdr.uidnext)
-			uid = ctx->hdr.uidnext;
-		else
-			prev = uid;
-		if (uid == UINT32_MAX)
-			return maildir_error(ctx->mb->mu, err, PZ_ERR_PERM,
-					     "Mailbox has run out of UIDs");
-		if (index_fresh(ctx, e, uid, err) < 0)
-			return -1;
-	}
-	return 0;
+	return ret;
 }
 
 /* move_known_new - RW sessions move files that stay in new/ to cur/ */
@@ -501,12 +379,12 @@ static int move_known_new(struct sync_ctx *ctx, pz_error *err)
 
 		if (!ctx->seen[i] || !r->in_new)
 			continue;
-		dest = move_to_cur(ctx, r->fname);
+		dest = sync_move_to_cur(ctx, r->fname);
 		if (dest == NULL)
 			continue; /* changed under us: the next sync sees it */
 		r->fname = dest;
 		r->in_new = 0;
-		if (maildir_index_update(ctx->mb, r, err) < 0)
+		if (maildir_index_update(ctx->mb, r, r->flags, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -589,7 +467,7 @@ static int sync_scan(struct sync_ctx *ctx, pz_error *err)
 		maildir_hash_free(&ctx->map);
 		return sync_scan(ctx, err);
 	}
-	if (confirm_missing(ctx, err) < 0 || index_all_fresh(ctx, err) < 0)
+	if (confirm_missing(ctx, err) < 0 || sync_index_new(ctx, err) < 0)
 		return -1;
 	if ((ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0 && move_known_new(ctx, err) < 0)
 		return -1;
@@ -622,12 +500,15 @@ static int sync_locked(struct sync_ctx *ctx, pz_error *err)
 			ctx->hdr.uidnext = 1;
 		ctx->hdr.first_recent_uid = ctx->hdr.uidnext;
 		ctx->flags |= MAILDIR_SYNC_FORCE;
+		ctx->importing = 1;
 	}
 	if (maildir_index_keywords_load(mb, err) < 0 ||
 	    maildir_keywords_sync_file(mb, &ctx->hdr, err) < 0 ||
 	    decide(ctx, err) < 0)
 		return -1;
 	if ((ctx->scan_new || ctx->scan_cur) && sync_scan(ctx, err) < 0)
+		return -1;
+	if (sync_date_undated(ctx, err) < 0)
 		return -1;
 	if (ctx->hdr.tmp_cleaned + MAILDIR_TMP_CLEAN_INTERVAL < time(NULL)) {
 		struct maildir_hdr h;
@@ -654,6 +535,8 @@ static int quick_check(struct sync_ctx *ctx, pz_error *err)
 		return -1;
 	if (ctx->hdr.uidvalidity == 0 || !ctx->hdr.new_trusted ||
 	    !ctx->hdr.cur_trusted)
+		return 1;
+	if ((ctx->flags & MAILDIR_SYNC_DATES) != 0 && ctx->hdr.counters.undated > 0)
 		return 1;
 	if (stat_dirs(ctx, &st_new, &st_cur, err) < 0)
 		return -1;
@@ -695,7 +578,7 @@ static void sync_ctx_free(struct sync_ctx *ctx)
 	maildir_hash_free(&ctx->map);
 	free(ctx->recs);
 	free(ctx->seen);
-	free(ctx->ents);
+	maildir_dirlist_free(&ctx->dl);
 	free(ctx->fresh);
 	HOST->pool_destroy(&ctx->pool);
 }
@@ -718,7 +601,8 @@ int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err
 		sync_ctx_free(&ctx);
 		return ret;
 	}
-	if (!locked && maildir_index_begin(mb, 1, err) < 0) {
+	/* not durable: the commit is made so if the sync gives out UIDs */
+	if (!locked && maildir_index_begin(mb, 0, err) < 0) {
 		sync_ctx_free(&ctx);
 		return -1;
 	}

@@ -12,6 +12,8 @@
  * read-write view to sync past it takes every UID below UIDNEXT as its
  * recent messages and moves it up, all under the mailbox lock, so exactly
  * one session sees each message as recent.
+ * A view's syncs leave no internal date unknown (MAILDIR_SYNC_DATES): the
+ * callbacks and msg_info report one for every message.
  */
 #include "maildir.h"
 
@@ -27,7 +29,8 @@
 	do { if (FIELD_FITS(st, field)) (st)->field = (v); } while (0)
 
 int maildir_mbox_open(struct pz_mail_user *mu, const char *name, pz_pool *pool,
-		      struct maildir_mbox *mb, pz_error *err)
+		      unsigned int sync_flags, struct maildir_mbox *mb,
+		      pz_error *err)
 {
 	struct stat st;
 	char *cur;
@@ -35,6 +38,7 @@ int maildir_mbox_open(struct pz_mail_user *mu, const char *name, pz_pool *pool,
 	memset(mb, 0, sizeof(*mb));
 	mb->mu = mu;
 	mb->pool = pool;
+	mb->sync_flags = sync_flags;
 	if (maildir_paths_lookup(mu, pool, name, &mb->paths, err) < 0)
 		return -1;
 	cur = maildir_path(pool, mb->paths.dir, "cur", NULL);
@@ -85,33 +89,65 @@ int maildir_view_find(const struct pz_mailbox *box, uint32_t uid)
 	return lo < box->count && box->msgs[lo].uid == uid ? (int)lo : -1;
 }
 
-static void vmsg_set(struct maildir_vmsg *v, const struct maildir_rec *r)
+/* rec_idate - the mtime of a record's file when the index has no date
+ * for it yet (a sync of another process that served no view added it
+ * after ours); a file that is gone meanwhile gets its name's time */
+static int64_t rec_idate(struct pz_mailbox *box, const struct maildir_rec *r,
+			 pz_pool *pool)
+{
+	struct maildir_mbox *mb = &box->mb;
+	char *fname = r->fname;
+	int in_new = r->in_new;
+	struct stat st;
+	pz_error err;
+	int64_t t;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *path = maildir_path(pool, mb->paths.dir, in_new ? "new" : "cur",
+					  fname);
+
+		if (stat(path, &st) == 0)
+			return st.st_mtim.tv_sec;
+		if (errno != ENOENT || r->base == NULL ||
+		    maildir_sync_find_file(mb, r->base, pool, &fname, &in_new,
+					   &err) != 0)
+			break;
+	}
+	t = maildir_fname_time(r->fname);
+	return t >= 0 ? t : 0;
+}
+
+static void vmsg_set(struct pz_mailbox *box, struct maildir_vmsg *v,
+		     const struct maildir_rec *r, pz_pool *pool)
 {
 	v->uid = r->uid;
 	v->flags = (v->flags & PZ_FLAG_RECENT) | r->flags;
 	v->modseq = r->modseq;
 	v->vsize = r->vsize;
-	v->idate = r->idate;
+	if (r->idate != MAILDIR_IDATE_UNKNOWN)
+		v->idate = r->idate;
+	else if (v->idate == MAILDIR_IDATE_UNKNOWN)
+		v->idate = rec_idate(box, r, pool);
 	v->idate_tz = r->idate_tz;
 	free(v->kw);
 	v->kw = r->kw != NULL && *r->kw != '\0' ? strdup(r->kw) : NULL;
 }
 
-void maildir_rec_to_info(const struct maildir_mbox *mb,
-			 const struct maildir_rec *r, uint32_t extra_flags,
-			 pz_pool *pool, struct pz_msg_info *info)
+static void vmsg_to_info(const struct pz_mailbox *box,
+			 const struct maildir_vmsg *v, pz_pool *pool,
+			 struct pz_msg_info *info)
 {
 	size_t n = 0;
-	const char **names = maildir_kw_names(pool, &mb->kw, r->kw, &n, 0);
+	const char **names = maildir_kw_names(pool, &box->mb.kw, v->kw, &n, 0);
 
-	SET_FIELD(info, uid, r->uid);
-	SET_FIELD(info, flags, (r->flags & MAILDIR_PZ_FLAGS) | extra_flags);
+	SET_FIELD(info, uid, v->uid);
+	SET_FIELD(info, flags, v->flags & (MAILDIR_PZ_FLAGS | PZ_FLAG_RECENT));
 	SET_FIELD(info, keywords, names);
 	SET_FIELD(info, keyword_count, n);
-	SET_FIELD(info, modseq, r->modseq);
-	SET_FIELD(info, rfc822_size, r->vsize);
-	SET_FIELD(info, internal_date, (time_t)r->idate);
-	SET_FIELD(info, internal_date_tz, r->idate_tz);
+	SET_FIELD(info, modseq, v->modseq);
+	SET_FIELD(info, rfc822_size, v->vsize);
+	SET_FIELD(info, internal_date, (time_t)v->idate);
+	SET_FIELD(info, internal_date_tz, v->idate_tz);
 }
 
 static void view_free_msgs(struct pz_mailbox *box)
@@ -139,17 +175,20 @@ int maildir_mailbox_open(pz_mail_user *mu, const char *name, unsigned int flags,
 {
 	pz_pool *pool = HOST->pool_create("maildir mailbox");
 	struct pz_mailbox *box = HOST->pool_alloc(pool, sizeof(*box));
+	unsigned int sync_flags = 0;
 
 	box->notify_fd = -1;
 	box->open_flags = flags;
 	box->view_uidnext = 1;
 	HOST->pool_cleanup(pool, box_cleanup, box);
-	if (maildir_mbox_open(mu, name, pool, &box->mb, err) < 0) {
+	if ((flags & PZ_OPEN_SAVEONLY) == 0)
+		sync_flags |= MAILDIR_SYNC_DATES;
+	if ((flags & (PZ_OPEN_READONLY | PZ_OPEN_SAVEONLY)) == 0)
+		sync_flags |= MAILDIR_SYNC_MOVE_NEW;
+	if (maildir_mbox_open(mu, name, pool, sync_flags, &box->mb, err) < 0) {
 		HOST->pool_destroy(&pool);
 		return -1;
 	}
-	if ((flags & (PZ_OPEN_READONLY | PZ_OPEN_SAVEONLY)) == 0)
-		box->mb.sync_flags = MAILDIR_SYNC_MOVE_NEW;
 	*box_r = box;
 	return 0;
 }
@@ -220,8 +259,7 @@ static int find_expunged(struct view_sync *vs, const struct maildir_hdr *h,
 	/* records were pruned: compare every UID */
 	memset(vs->gone, 1, box->count);
 	vs->ngone = box->count;
-	return maildir_index_iter(&box->mb, 1, vs->old_uidnext - 1, 0, 0,
-				  mark_present, vs, err);
+	return maildir_index_iter_view(&box->mb, 1, mark_present, vs, err);
 }
 
 static void report_expunged(struct view_sync *vs)
@@ -245,7 +283,7 @@ static void report_expunged(struct view_sync *vs)
 }
 
 static void report(struct view_sync *vs, const struct maildir_vmsg *v,
-		   const struct maildir_rec *r, int appended)
+		   int appended)
 {
 	struct pz_msg_info info = { .size = sizeof(info) };
 	const struct pz_sync_handler *h = vs->h;
@@ -255,8 +293,7 @@ static void report(struct view_sync *vs, const struct maildir_vmsg *v,
 	if (appended ? !FIELD_FITS(h, appended) || h->appended == NULL
 	    : !FIELD_FITS(h, changed) || h->changed == NULL)
 		return;
-	maildir_rec_to_info(&vs->box->mb, r, v->flags & PZ_FLAG_RECENT, vs->pool,
-			    &info);
+	vmsg_to_info(vs->box, v, vs->pool, &info);
 	if (appended)
 		h->appended(vs->hctx, &info);
 	else
@@ -282,10 +319,11 @@ static int on_appended(void *_vs, const struct maildir_rec *r)
 	}
 	v = &box->msgs[box->count++];
 	memset(v, 0, sizeof(*v));
+	v->idate = MAILDIR_IDATE_UNKNOWN;
 	if (r->uid >= vs->recent_first && r->uid < vs->recent_last)
 		v->flags = PZ_FLAG_RECENT;
-	vmsg_set(v, r);
-	report(vs, v, r, 1);
+	vmsg_set(box, v, r, vs->pool);
+	report(vs, v, 1);
 	return 0;
 }
 
@@ -300,8 +338,8 @@ static int on_changed(void *_vs, const struct maildir_rec *r)
 	v = &vs->box->msgs[i];
 	if (v->modseq == r->modseq)
 		return 0; /* this view made the change and knows it */
-	vmsg_set(v, r);
-	report(vs, v, r, 0);
+	vmsg_set(vs->box, v, r, vs->pool);
+	report(vs, v, 0);
 	return 0;
 }
 
@@ -362,8 +400,7 @@ static int read_changes(struct view_sync *vs, pz_error *err)
 	if (find_expunged(vs, &h, err) < 0)
 		return -1;
 	report_expunged(vs);
-	if (maildir_index_iter(mb, box->view_uidnext, UINT32_MAX, 0, 0,
-			       on_appended, vs, err) < 0)
+	if (maildir_index_iter_view(mb, box->view_uidnext, on_appended, vs, err) < 0)
 		return -1;
 	if (vs->oom)
 		return maildir_error(mb->mu, err, PZ_ERR_TEMP, "Out of memory");

@@ -5,9 +5,14 @@
  *   maildir-names.c    mailbox name validation, modified UTF-7, paths
  *   maildir-file.c     file name parsing (base, S=, W=, :2,flags), unique
  *                      names, small file helpers
- *   maildir-index.c    the per-mailbox SQLite index (schema, queries)
+ *   maildir-index.c    the per-mailbox SQLite index: schema, upgrades,
+ *                      transactions, header and totals, keywords, cache
+ *   maildir-index-msgs.c  the index's message records
  *   maildir-keywords.c keyword table, dovecot-keywords letters a..z
+ *   maildir-scan.c     read cur/ and new/ (getdents64) and stat files,
+ *                      on worker threads when there are many
  *   maildir-sync.c     reconcile the index with cur/ and new/
+ *   maildir-sync-new.c records for new files; dates left unknown
  *   maildir-uidlist.c  import of dovecot-uidlist and courierimapuiddb
  *   maildir-view.c     mailbox_open/close/sync, views, \Recent, notify fd
  *   maildir-message.c  msg_info, msg_stream (CRLF), cache, store, expunge
@@ -25,6 +30,7 @@
 
 #include <poczta/poczta.h>
 #include <sqlite3.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -53,6 +59,21 @@
 #define MAILDIR_TMP_CLEAN_INTERVAL (8 * 3600)
 /* Expunge records are kept this long for views that sync rarely. */
 #define MAILDIR_EXPUNGE_KEEP_SECS (7 * 24 * 3600)
+/* Directory reads take this much at a time (glibc's readdir: 32 KiB). */
+#define MAILDIR_GETDENTS_BUF_SIZE (256 * 1024)
+/* Fewer files than this are stat()ed on the calling thread alone. */
+#define MAILDIR_STAT_PARALLEL_MIN 512
+/* Threads that stat() files: the work waits on the disk more than on the
+ * CPU, so a few more than the CPUs, up to this. */
+#define MAILDIR_STAT_THREADS_MAX 4
+/* Bytes of an index that reads may map (SQLite's mmap_size). */
+#define MAILDIR_INDEX_MMAP_SIZE 268435456
+/* A sync that adds more records than this gives SQLite a page cache of
+ * MAILDIR_INDEX_BULK_CACHE KiB while it writes them (default: 2000). */
+#define MAILDIR_INDEX_BULK_ROWS 4096
+#define MAILDIR_INDEX_BULK_CACHE 65536
+/* Rows per statement of a bulk insert (11 variables each). */
+#define MAILDIR_INSERT_BATCH 32
 
 extern const struct pz_host *maildir_host;
 extern pz_module *maildir_module;
@@ -101,18 +122,31 @@ enum maildir_dir { MAILDIR_CUR = 0, MAILDIR_NEW = 1 };
 #define MAILDIR_PZ_FLAGS (PZ_FLAG_SEEN | PZ_FLAG_ANSWERED | PZ_FLAG_FLAGGED | \
 			  PZ_FLAG_DELETED | PZ_FLAG_DRAFT)
 
+/* The internal date of a file found by a sync is its mtime (as Dovecot
+ * has it: an APPEND with a date sets the mtime, and the file name keeps the
+ * time of the save).  A sync that serves no view does not stat() the files
+ * for it: the record keeps this until a view's sync looks (NULL in SQL). */
+#define MAILDIR_IDATE_UNKNOWN INT64_MIN
+
 struct maildir_rec {
 	uint32_t uid;
 	uint32_t flags;      /* PZ_FLAG_* and MAILDIR_FLAG_PASSED */
 	uint64_t modseq;
 	uint64_t psize;      /* bytes on disk */
 	uint64_t vsize;      /* with CRLF line ends: RFC822.SIZE */
-	int64_t idate;
+	int64_t idate;       /* or MAILDIR_IDATE_UNKNOWN */
 	int32_t idate_tz;    /* minutes east of UTC */
 	int in_new;
 	char *base;          /* file name up to the ':' of the info */
 	char *fname;         /* current file name in new/ or cur/ */
 	char *kw;            /* keyword ids, "0 3 27", or NULL */
+};
+
+/* Per-mailbox totals kept in the index (STATUS without a table scan). */
+struct maildir_counters {
+	int64_t messages, unseen, deleted, vsize;
+	int64_t recent;      /* UIDs from first_recent_uid up */
+	int64_t undated;     /* records whose idate is not known yet */
 };
 
 struct maildir_hdr {
@@ -125,8 +159,14 @@ struct maildir_hdr {
 	int new_trusted;         /* mtime old enough to compare against */
 	int cur_trusted;
 	uint64_t expunge_floor;  /* expunge records below this were pruned */
+	/* the modseq of every record the first sync made, which the index
+	 * keeps as 0 (outside its modseq index); 0 when there are none */
+	uint64_t import_modseq;
 	int64_t keywords_mtime_ns; /* dovecot-keywords as last read */
 	int64_t tmp_cleaned;     /* time of the last tmp/ cleanup */
+	/* read by maildir_index_hdr_get, as committed (not written by
+	 * maildir_index_hdr_set: the index keeps them itself) */
+	struct maildir_counters counters;
 };
 
 struct maildir_keywords {
@@ -134,13 +174,24 @@ struct maildir_keywords {
 	size_t count;        /* ids 0..count-1 */
 };
 
+#define MAILDIR_INDEX_STMTS 32
 struct maildir_index {
 	sqlite3 *db;
 	char *path;
 	dev_t dev;
 	ino_t ino;
+	/* the open write transaction */
 	int in_txn;
-	sqlite3_stmt *st[24];
+	int durable;                    /* began with synchronous = FULL */
+	int inserted;                   /* gave out UIDs */
+	struct maildir_counters delta;  /* what it changed in the totals */
+	uint32_t first_recent_uid;      /* as the header has it in it */
+	uint64_t import_modseq;         /* as the header has it */
+	int recent_stale;               /* first_recent_uid moved: recount */
+	int bulk;                       /* a larger page cache meanwhile */
+	/* a file name rebuilt from base + stored suffix (maildir-index-msgs.c) */
+	char fname_buf[NAME_MAX + 1];
+	sqlite3_stmt *st[MAILDIR_INDEX_STMTS];
 };
 
 /* A mailbox opened for some purpose: the index plus what it needs. */
@@ -239,6 +290,14 @@ int maildir_read_file(pz_pool *pool, const char *path, size_t max,
 int maildir_write_file(const char *path, const char *data, size_t len);
 /* Count the RFC822 size of a file: bytes plus one per bare LF. */
 int maildir_file_vsize(int fd, uint64_t *psize_r, uint64_t *vsize_r);
+/* The leading "<seconds>." of a file name, or -1: a guess of the delivery
+ * time, used only for a message whose file is gone. */
+int64_t maildir_fname_time(const char *fname);
+/* maildir_fname_order - a key that sorts file names in delivery order:
+ * the seconds and the microseconds ("<sec>.M<usec>...") they start with,
+ * as Dovecot orders new files; 0 for a name without them.  Equal keys
+ * fall back to the names. */
+uint64_t maildir_fname_order(const char *fname);
 int maildir_rmdir_recursive(const char *path);
 int64_t maildir_st_mtime_ns(const struct stat *st);
 int64_t maildir_now_ns(void);
@@ -249,7 +308,9 @@ void maildir_index_close(struct maildir_index **idx);
 /* Whether the index file on disk is still the one opened. */
 int maildir_index_replaced(struct maildir_index *idx);
 /* Write transactions take the mailbox write lock (BEGIN IMMEDIATE) and
- * wait up to lock_timeout for it.  `durable` commits with a full fsync. */
+ * wait up to lock_timeout for it.  `durable` commits with a full fsync;
+ * without it, the commit is still made durable when the transaction gave
+ * out UIDs (see maildir-index.c). */
 int maildir_index_begin(struct maildir_mbox *mb, int durable, pz_error *err);
 int maildir_index_commit(struct maildir_mbox *mb, pz_error *err);
 void maildir_index_rollback(struct maildir_mbox *mb);
@@ -257,14 +318,31 @@ int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 			  pz_error *err);
 int maildir_index_hdr_set(struct maildir_mbox *mb, const struct maildir_hdr *h,
 			  pz_error *err);
+/* The record changers below keep the index's counters: they must run
+ * inside a write transaction, whose commit adds up what they changed. */
 int maildir_index_insert(struct maildir_mbox *mb, const struct maildir_rec *r,
 			 pz_error *err);
-/* Update file name, location, flags, keywords and modseq of r->uid. */
+/* Insert n records (strings must stay valid until it returns); many at
+ * once get a larger page cache for the rest of the transaction. */
+int maildir_index_insert_many(struct maildir_mbox *mb,
+			      const struct maildir_rec *recs, size_t n,
+			      pz_error *err);
+/* Update file name, location, flags, keywords and modseq of r->uid, whose
+ * flags were `old_flags`. */
 int maildir_index_update(struct maildir_mbox *mb, const struct maildir_rec *r,
-			 pz_error *err);
-/* Delete r->uid and remember it as expunged at `modseq`. */
-int maildir_index_expunge(struct maildir_mbox *mb, uint32_t uid,
+			 uint32_t old_flags, pz_error *err);
+/* Delete the record of r->uid (r as the index has it) and remember it as
+ * expunged at `modseq`. */
+int maildir_index_expunge(struct maildir_mbox *mb, const struct maildir_rec *r,
 			  uint64_t modseq, pz_error *err);
+/* Record the internal date of a record whose date was unknown. */
+int maildir_index_set_idate(struct maildir_mbox *mb, uint32_t uid, int64_t idate,
+			    pz_error *err);
+/* The records whose internal date is not known (only uid, base, fname and
+ * in_new are set); cb returns nonzero to stop. */
+int maildir_index_iter_undated(struct maildir_mbox *mb,
+			       int (*cb)(void *ctx, const struct maildir_rec *r),
+			       void *ctx, pz_error *err);
 /* 0 with the record (strings from `pool`), 1 when there is none. */
 int maildir_index_get(struct maildir_mbox *mb, uint32_t uid, pz_pool *pool,
 		      struct maildir_rec *r, pz_error *err);
@@ -276,16 +354,22 @@ int maildir_index_iter(struct maildir_mbox *mb, uint32_t first, uint32_t last,
 		       uint64_t modseq_gt, int new_only,
 		       int (*cb)(void *ctx, const struct maildir_rec *r),
 		       void *ctx, pz_error *err);
+/* What a view needs of the records from UID `first` up: uid, flags, kw,
+ * modseq, vsize, idate, idate_tz; base, fname and in_new only for a
+ * record whose idate is unknown.  cb returns nonzero to stop. */
+int maildir_index_iter_view(struct maildir_mbox *mb, uint32_t first,
+			    int (*cb)(void *ctx, const struct maildir_rec *r),
+			    void *ctx, pz_error *err);
 int maildir_index_expunged_since(struct maildir_mbox *mb, uint64_t modseq,
 				 void (*cb)(void *ctx, uint32_t uid), void *ctx,
 				 pz_error *err);
 int maildir_index_prune_expunged(struct maildir_mbox *mb, pz_error *err);
 struct maildir_counts {
 	uint32_t messages, unseen, deleted, recent;
-	uint64_t bytes, psize;
+	uint64_t bytes;
 };
-int maildir_index_counts(struct maildir_mbox *mb, uint32_t first_recent_uid,
-			 struct maildir_counts *c, pz_error *err);
+/* The counts STATUS reports, from the totals a header read got. */
+void maildir_index_counts(const struct maildir_hdr *h, struct maildir_counts *c);
 int maildir_index_cache_get(struct maildir_mbox *mb, uint32_t uid,
 			    const char *field, pz_pool *pool,
 			    const char **value_r, size_t *len_r, pz_error *err);
@@ -328,6 +412,7 @@ enum maildir_sync_flag {
 	MAILDIR_SYNC_FORCE = 1u << 0,    /* scan even if mtimes say no change */
 	MAILDIR_SYNC_MOVE_NEW = 1u << 1, /* move new/ files to cur/ */
 	MAILDIR_SYNC_LOCKED = 1u << 2,   /* caller holds a write transaction */
+	MAILDIR_SYNC_DATES = 1u << 3,    /* leave no internal date unknown */
 };
 /* maildir_sync_disk - bring the index up to date with cur/ and new/.
  * Cheap when the directories did not change.  PZ_ERR_NOT_FOUND when the
@@ -342,6 +427,60 @@ int maildir_sync_find_file(struct maildir_mbox *mb, const char *base,
  * -1 with errno ENOENT when the message is gone. */
 int maildir_open_rec(struct maildir_mbox *mb, struct maildir_rec *r,
 		     pz_pool *pool, pz_error *err);
+
+/* ---- reading the directories (maildir-scan.c) */
+enum maildir_st_state {
+	MAILDIR_ST_NONE = 0,  /* not stat()ed */
+	MAILDIR_ST_FILE,      /* a regular file: mtime and size are set */
+	MAILDIR_ST_GONE,      /* vanished, or not a regular file */
+	MAILDIR_ST_ERROR,     /* stat() failed with st_errno */
+	MAILDIR_ST_SKIP,      /* not to be stat()ed */
+};
+
+/* A directory entry of new/ or cur/. */
+struct maildir_dirent {
+	char *name;
+	size_t base_len;
+	uint32_t uid;            /* from an imported uid list, or 0 */
+	unsigned char in_new;
+	unsigned char d_type;    /* DT_REG, DT_UNKNOWN, ... */
+	unsigned char st_state;  /* enum maildir_st_state */
+	int st_errno;
+	int64_t mtime;
+	uint64_t size;
+};
+
+/* Entries of a scan: blocks that never move (worker threads write into
+ * them), and pointers to the entries in directory order. */
+struct maildir_dirlist {
+	struct maildir_dirent **ents;
+	size_t count, alloc;
+	struct maildir_dirblock *blocks;
+	char *buf;               /* getdents64 buffer */
+};
+struct maildir_statq;
+
+/* maildir_dirlist_read - add the files of a directory (no dot files, no
+ * directories); when `q` is not NULL, each batch read is handed to its
+ * threads to stat() while the next is read.  -1 with errno. */
+int maildir_dirlist_read(struct maildir_dirlist *l, int dirfd, int in_new,
+			 struct maildir_statq *q);
+/* Forget the entries (and free their memory). */
+void maildir_dirlist_clear(struct maildir_dirlist *l);
+void maildir_dirlist_free(struct maildir_dirlist *l);
+/* maildir_statq_start - threads that stat() the entries (of new_fd or
+ * cur_fd) added to it, while the caller goes on.  NULL when out of memory;
+ * when no thread starts, maildir_statq_finish does the work. */
+struct maildir_statq *maildir_statq_start(int new_fd, int cur_fd);
+/* Entries must stay in place until maildir_statq_finish. */
+void maildir_statq_add(struct maildir_statq *q, struct maildir_dirent *ents,
+		       size_t n);
+/* Wait until every entry added is done, and free the queue. */
+void maildir_statq_finish(struct maildir_statq **q);
+/* stat() the entries with st_state NONE, in parallel when there are
+ * many. */
+void maildir_stat_ents(int new_fd, int cur_fd, struct maildir_dirent *ents,
+		       size_t n);
 
 /* ---- import (maildir-uidlist.c) */
 struct maildir_uidmap;
@@ -358,14 +497,14 @@ uint32_t maildir_uidmap_lookup(const struct maildir_uidmap *m, const char *base,
 uint32_t maildir_uidvalidity_next(struct pz_mail_user *mu);
 
 /* ---- mailbox handles (maildir-view.c) */
+/* maildir_mbox_open - open the index of a mailbox; `sync_flags` (DATES,
+ * MOVE_NEW) apply to every sync of the handle, the first one included. */
 int maildir_mbox_open(struct pz_mail_user *mu, const char *name, pz_pool *pool,
-		      struct maildir_mbox *mb, pz_error *err);
+		      unsigned int sync_flags, struct maildir_mbox *mb,
+		      pz_error *err);
 int maildir_mbox_init(struct maildir_mbox *mb, pz_error *err);
 void maildir_mbox_close(struct maildir_mbox *mb);
 int maildir_view_find(const struct pz_mailbox *box, uint32_t uid);
-void maildir_rec_to_info(const struct maildir_mbox *mb,
-			 const struct maildir_rec *r, uint32_t extra_flags,
-			 pz_pool *pool, struct pz_msg_info *info);
 
 /* ---- the ops (one file each group) */
 int maildir_user_open(pz_module *self, pz_user *user, pz_pool *pool,

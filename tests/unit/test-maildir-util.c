@@ -52,6 +52,7 @@ struct md_events {
 		unsigned int flags;
 		uint64_t modseq;
 		uint64_t size;
+		time_t idate;
 		char keywords[256]; /* space separated */
 	} appended[4096], changed[4096];
 	size_t n_appended, n_changed;
@@ -204,6 +205,7 @@ static void ev_fill(void *slot, const struct pz_msg_info *info)
 	e->flags = info->flags;
 	e->modseq = info->modseq;
 	e->size = info->rfc822_size;
+	e->idate = info->internal_date;
 	e->keywords[0] = '\0';
 	for (size_t i = 0; i < info->keyword_count; i++) {
 		size_t l = strlen(e->keywords);
