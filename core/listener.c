@@ -18,6 +18,9 @@
 #include "settings.h"
 #include "tls.h"
 
+#define PZ_MAX_PER_PROCESS 1000000
+#define PZ_MAX_MIN_AVAIL 1000
+
 static const char *sect_value(const struct pz_conf_section *s, const char *key)
 {
 	return pz_config_value(s->entries, s->n_entries, pz_listener_keys, key);
@@ -120,6 +123,22 @@ static int address_check(const struct pz_conf_section *s, const char *addr, char
 	return 0;
 }
 
+/* count_value - a non-negative count key of a section, at most `max`. */
+static int count_value(const struct pz_conf_section *s, const char *key, int64_t max,
+		       unsigned int *out, char **error_r)
+{
+	int64_t v = 0;
+
+	if (pz_conf_parse_int(sect_value(s, key), &v) < 0 || v < 0 || v > max) {
+		*error_r = pz_strdup_printf("%s:%u: listener %s: bad %s '%s': expected 0 to %lld",
+				  s->file, s->line, s->name, key, sect_value(s, key),
+				  (long long)max);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
 /* add_section - the listeners of one section, one per address. */
 static int add_section(const struct pz_conf_section *s, struct pz_listener **ls,
 		       size_t *n, char **error_r)
@@ -130,6 +149,7 @@ static int add_section(const struct pz_conf_section *s, struct pz_listener **ls,
 	char addrs[2048], *save = NULL, *a;
 	SSL_CTX *ctx;
 	uint64_t timeout = 0;
+	unsigned int per_process = 1, min_avail = 0;
 	int implicit = strcmp(sect_value(s, "tls"), "implicit") == 0, first = 1;
 	const char *mode_s = sect_value(s, "mode");
 	char *end = NULL;
@@ -154,6 +174,12 @@ static int add_section(const struct pz_conf_section *s, struct pz_listener **ls,
 		return -1;
 	}
 	(void)pz_conf_parse_duration_ms(sect_value(s, "timeout"), &timeout);
+	if (count_value(s, "connections_per_process", PZ_MAX_PER_PROCESS, &per_process, error_r) < 0 ||
+	    count_value(s, "process_min_avail", PZ_MAX_MIN_AVAIL, &min_avail, error_r) < 0) {
+		if (ctx != NULL)
+			SSL_CTX_free(ctx);
+		return -1;
+	}
 	snprintf(addrs, sizeof(addrs), "%s", sect_value(s, "address"));
 	for (a = strtok_r(addrs, " \t,", &save); a != NULL; a = strtok_r(NULL, " \t,", &save)) {
 		struct pz_listener *l;
@@ -179,6 +205,8 @@ static int add_section(const struct pz_conf_section *s, struct pz_listener **ls,
 		first = 0;
 		l->unix_mode = (mode_t)mode;
 		l->timeout_ms = timeout > UINT32_MAX ? UINT32_MAX : (unsigned int)timeout;
+		l->per_process = per_process;
+		l->min_avail = min_avail;
 		l->module = mod;
 		l->protocol = proto;
 	}

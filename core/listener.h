@@ -15,9 +15,18 @@ struct pz_listener {
 	SSL_CTX *tls_ctx;  /* NULL when no certificate applies */
 	unsigned int timeout_ms;
 	mode_t unix_mode;
+	unsigned int per_process;  /* connections a process serves; 0: no limit */
+	unsigned int min_avail;    /* processes kept waiting for a connection */
 	struct pz_module *module;
 	const struct pz_protocol_ops *protocol;
 };
+
+/* pz_listener_reuses - whether its connections go to long-lived worker
+ * processes (reused or pre-forked) instead of one fork each. */
+static inline int pz_listener_reuses(const struct pz_listener *l)
+{
+	return l->per_process != 1 || l->min_avail > 0;
+}
 
 /* pz_listeners_build - one pz_listener per address of every listener
  * section, with protocol and TLS resolved, sockets not yet open. */

@@ -45,6 +45,10 @@ const struct pz_config_key pz_listener_keys[] = {
 	{ "ssl_key", PZ_CONF_PATH, NULL, "key for this listener" },
 	{ "mode", PZ_CONF_STRING, "0666", "permissions of a unix socket" },
 	{ "timeout", PZ_CONF_DURATION, "30m", "default read timeout of a connection" },
+	{ "connections_per_process", PZ_CONF_INT, "1",
+	  "connections one process serves before it exits; 0: no limit" },
+	{ "process_min_avail", PZ_CONF_INT, "0",
+	  "processes kept started and waiting for a connection" },
 	{ NULL, 0, NULL, NULL }
 };
 

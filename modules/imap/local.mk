@@ -40,3 +40,11 @@ endif
 TESTS += tests/integration/test-imap.py tests/integration/test-imap-messages.py \
 	tests/integration/test-imap-concurrency.py tests/integration/test-imap-clients.py
 EXTRA_DIST += tests/fuzz/fuzz-imap-parser.c modules/imap/README.md
+
+# The POP3, LMTP and IMAP suites again with reused connection processes.
+if BUILD_POP3
+if BUILD_LMTP
+TESTS += tests/integration/test-reuse-suites.py
+endif
+endif
+EXTRA_DIST += tests/integration/test-reuse-suites.py

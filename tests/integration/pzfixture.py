@@ -5,6 +5,7 @@ limited to 107 bytes), a self-signed certificate, a passwd file, a config on
 free ports of 127.0.0.1, and logs to a file the tests can read.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -124,7 +125,7 @@ class Poczta:
             f.write("module passwd-file {\n path = %s\n allow_plaintext = yes\n}\n"
                     % self.users)
             f.write(modules)
-            f.write(listeners)
+            f.write(with_listener_settings(listeners))
 
     def start(self, wait_ports=()):
         self.logf = open(self.log, "ab")
@@ -194,6 +195,44 @@ class Poczta:
     def tls_context(self):
         ctx = ssl.create_default_context(cafile=self.cert)
         return ctx
+
+
+def with_listener_settings(listeners):
+    """Config text of listener sections, with POCZTA_TEST_LISTENER_SETTINGS
+    (lines of settings) added to each: test-reuse-suites.py runs whole
+    suites with reused connection processes this way."""
+    extra = os.environ.get("POCZTA_TEST_LISTENER_SETTINGS", "")
+    if not extra:
+        return listeners
+    return re.sub(r"(listener [^{\n]*\{\n)", lambda m: m.group(1) + extra, listeners)
+
+
+def serving_pid(master_pid, sock, timeout=5.0):
+    """The connection process of a poczta master that holds the server end
+    of the TCP connection `sock` (found through /proc/net/tcp and the
+    processes' fds; with reused processes, which one serves it is not
+    known in advance)."""
+    local = sock.getsockname()
+    want = "%08X:%04X" % (socket.htonl(int.from_bytes(socket.inet_aton(local[0]), "big")),
+                          local[1])
+    deadline = time.time() + timeout
+    while True:
+        inodes = set()
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[2] == want:  # the server end: its remote is our local
+                    inodes.add("socket:[%s]" % fields[9])
+        for pid in child_pids(master_pid):
+            try:
+                fds = os.listdir("/proc/%d/fd" % pid)
+                if any(os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes for fd in fds):
+                    return pid
+            except OSError:
+                continue  # it ended meanwhile
+        if time.time() > deadline:
+            raise RuntimeError("no connection process of %d holds %r" % (master_pid, local))
+        time.sleep(0.02)
 
 
 def child_pids(master_pid):

@@ -3,6 +3,7 @@ privilege drop, limits, crashes, reload, graceful stop, -t and -n.
 
 Every test starts a real poczta master with the testproto module and talks
 to it over real sockets."""
+import collections
 import os
 import signal
 import socket
@@ -13,7 +14,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pzfixture import ADMIN, MODDIR, POCZTA, RUN_USER, LineClient, Poczta, free_port  # noqa: E402
+from pzfixture import (ADMIN, MODDIR, POCZTA, RUN_USER, LineClient, Poczta,  # noqa: E402
+                       child_pids, free_port)
 
 TESTPROTO = "module testproto {\n}\n"
 
@@ -31,6 +33,36 @@ def abi_version():
 def listener(name, port, tls="no", extra=""):
     return ("listener %s {\n protocol = testproto\n address = 127.0.0.1:%d\n tls = %s\n%s}\n"
             % (name, port, tls, extra))
+
+
+def crash_session(test, port):
+    """A session that crashes its process: the master logs it.  Returns
+    the pid (a string) of the process that crashed."""
+    c = LineClient.tcp(port)
+    c.line()
+    pid = c.cmd("PID").split()[1]
+    c.send("CRASH")
+    with test.assertRaises((EOFError, ConnectionResetError)):
+        c.line()
+    test.assertTrue(test.pz.wait_log("connection process %s (listener plain, client "
+                                     "127.0.0.1) killed by signal" % pid),
+                    test.pz.read_log())
+    return pid
+
+
+def stop_during_sleep(test, port):
+    """SIGTERM while a session sleeps: it finishes its command, says BYE,
+    and the master exits 0 within the shutdown timeout."""
+    c = LineClient.tcp(port)
+    c.line()
+    c.send("SLEEP 20000")
+    time.sleep(0.2)
+    t0 = time.time()
+    test.pz.signal(signal.SIGTERM)
+    test.assertEqual(c.line(), "OK slept")
+    test.assertEqual(c.line(), "BYE server shutting down")
+    test.assertEqual(test.pz.proc.wait(10), 0)
+    test.assertLess(time.time() - t0, 5)
 
 
 class DaemonTest(unittest.TestCase):
@@ -141,15 +173,7 @@ class DaemonTest(unittest.TestCase):
         self.allow_crash = True
         other = LineClient.tcp(self.plain)
         other.line()
-        c = LineClient.tcp(self.plain)
-        c.line()
-        pid = c.cmd("PID").split()[1]
-        c.send("CRASH")
-        with self.assertRaises((EOFError, ConnectionResetError)):
-            c.line()
-        self.assertTrue(self.pz.wait_log("connection process %s (listener plain, client "
-                                         "127.0.0.1) killed by signal" % pid),
-                        self.pz.read_log())
+        pid = crash_session(self, self.plain)
         # SIGSEGV, or SIGABRT when AddressSanitizer catches the SIGSEGV first
         self.assertRegex(self.pz.read_log(), r"process %s .* killed by signal (11 \(Segmentation "
                          r"fault\)|6 \(Aborted\))" % pid)
@@ -160,16 +184,7 @@ class DaemonTest(unittest.TestCase):
         fresh.close()
 
     def test_graceful_stop_says_bye(self):
-        c = LineClient.tcp(self.plain)
-        c.line()
-        c.send("SLEEP 20000")
-        time.sleep(0.2)
-        t0 = time.time()
-        self.pz.signal(signal.SIGTERM)
-        self.assertEqual(c.line(), "OK slept")
-        self.assertEqual(c.line(), "BYE server shutting down")
-        self.assertEqual(self.pz.proc.wait(10), 0)
-        self.assertLess(time.time() - t0, 5)
+        stop_during_sleep(self, self.plain)
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", self.plain), 1)
         self.assertIn("stopped", self.pz.read_log())
@@ -300,6 +315,167 @@ class ListenerKindsTest(unittest.TestCase):
         c.starttls(self.pz.tls_context())
         self.assertEqual(c.cmd("LOGIN demo demo"), "OK logged in as demo")
         c.close()
+
+
+def wait_for(cond, timeout=5.0):
+    """Polls cond() until it is true; returns its last value."""
+    deadline = time.time() + timeout
+    while True:
+        v = cond()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(0.02)
+
+
+def session_pid(port):
+    """The pid of the process that serves a fresh connection, which ends."""
+    c = LineClient.tcp(port)
+    c.line()
+    pid = int(c.cmd("PID").split()[1])
+    c.cmd("QUIT")
+    c.close()
+    return pid
+
+
+class ReuseTest(unittest.TestCase):
+    """Listeners with connections_per_process != 1 or process_min_avail:
+    worker processes that are started before a connection arrives and may
+    serve several connections in turn."""
+
+    def start(self, extra, globals_=""):
+        self.port = free_port()
+        self.pz = Poczta(TESTPROTO, listener("plain", self.port, extra=extra), globals_)
+        self.pz.start([self.port])
+        self.allow_crash = False
+        time.sleep(0.3)  # the readiness probes' sessions must be over
+
+    def tearDown(self):
+        self.pz.cleanup(self.allow_crash)
+
+    def idle_workers(self, n):
+        return wait_for(lambda: len(child_pids(self.pz.proc.pid)) >= n)
+
+    def test_prefork_and_reuse(self):
+        self.start(" connections_per_process = 0\n process_min_avail = 2\n")
+        self.assertTrue(self.idle_workers(2), child_pids(self.pz.proc.pid))
+        workers = set(child_pids(self.pz.proc.pid))
+        first = session_pid(self.port)
+        self.assertIn(first, workers)
+        # back to waiting, it gets the next connection (the warmest first)
+        time.sleep(0.2)
+        self.assertEqual(session_pid(self.port), first)
+        self.assertEqual(set(child_pids(self.pz.proc.pid)), workers)
+
+    def test_worker_is_unprivileged_and_sessions_do_not_leak(self):
+        import pwd
+        pw = pwd.getpwnam(RUN_USER)
+        self.start(" connections_per_process = 0\n")
+        c = LineClient.tcp(self.port)
+        c.line()
+        self.assertEqual(c.cmd("LOGIN demo demo"), "OK logged in as demo")
+        pid = int(c.cmd("PID").split()[1])
+        c.cmd("QUIT")
+        c.close()
+        time.sleep(0.2)
+        c = LineClient.tcp(self.port)
+        c.line()
+        self.assertEqual(int(c.cmd("PID").split()[1]), pid)
+        self.assertEqual(c.cmd("WHOAMI"), "NO not logged in")
+        self.assertEqual(c.cmd("UID"), "OK %d %d" % (pw.pw_uid, pw.pw_gid))
+        with open("/proc/%d/status" % pid) as f:
+            self.assertIn("NoNewPrivs:\t1", f.read())
+        c.close()
+
+    def test_connections_per_process_limit(self):
+        self.start(" connections_per_process = 2\n")
+        pids = []
+        for _ in range(6):
+            pids.append(session_pid(self.port))
+            time.sleep(0.1)
+        served = collections.Counter(pids)
+        self.assertLessEqual(max(served.values()), 2, pids)
+        twice = [pid for pid, n in served.items() if n == 2]
+        self.assertTrue(twice, pids)
+        # two served: it exits
+        self.assertTrue(wait_for(lambda: not set(twice) & set(child_pids(self.pz.proc.pid))))
+
+    def test_busy_workers_count_for_limits(self):
+        self.start(" connections_per_process = 0\n process_min_avail = 3\n",
+                   "max_connections_per_ip = 2\n")
+        a, b = LineClient.tcp(self.port), LineClient.tcp(self.port)
+        a.line()
+        b.line()
+        c = LineClient.tcp(self.port)
+        with self.assertRaises((EOFError, ConnectionResetError)):
+            c.line()
+        self.assertTrue(self.pz.wait_log("max_connections_per_ip (2) reached"))
+        a.close()
+        time.sleep(0.3)
+        d = LineClient.tcp(self.port)
+        self.assertEqual(d.line(), "* testproto ready")
+        for x in (b, c, d):
+            x.close()
+
+    def test_implicit_tls_twice_in_one_process(self):
+        self.port = free_port()
+        self.pz = Poczta(TESTPROTO, listener("tls", self.port, "implicit",
+                                             " connections_per_process = 0\n"))
+        self.pz.start([self.port])
+        self.allow_crash = False
+        pids = []
+        for _ in range(2):
+            s = self.pz.tls_context().wrap_socket(
+                socket.create_connection(("127.0.0.1", self.port), 10),
+                server_hostname="localhost")
+            c = LineClient(s)
+            self.assertEqual(c.line(), "* testproto ready")
+            self.assertEqual(c.cmd("TLS"), "OK yes")
+            pids.append(c.cmd("PID"))
+            c.cmd("QUIT")
+            c.close()
+            time.sleep(0.2)
+        self.assertEqual(pids[0], pids[1])
+
+    def test_reload_replaces_idle_workers_busy_ones_finish(self):
+        extra = " connections_per_process = 0\n process_min_avail = 2\n"
+        self.start(extra)
+        self.assertTrue(self.idle_workers(2))
+        busy = LineClient.tcp(self.port)
+        busy.line()
+        busy_pid = int(busy.cmd("PID").split()[1])
+        self.assertTrue(self.idle_workers(3))
+        old = set(child_pids(self.pz.proc.pid)) - {busy_pid}
+        self.pz.write_config(TESTPROTO, listener("plain", self.port, extra=extra))
+        self.pz.signal(signal.SIGHUP)
+        self.assertTrue(self.pz.wait_log("reloaded"), self.pz.read_log())
+        self.assertTrue(wait_for(lambda: not old & set(child_pids(self.pz.proc.pid))))
+        self.assertEqual(busy.cmd("ECHO still here"), "OK still here")
+        busy.cmd("QUIT")
+        busy.close()
+        # the old config's worker leaves when its connection is done
+        self.assertTrue(wait_for(lambda: busy_pid not in child_pids(self.pz.proc.pid)))
+        self.assertNotIn(session_pid(self.port), old | {busy_pid})
+
+    def test_crash_in_worker_is_logged_and_replaced(self):
+        self.start(" connections_per_process = 0\n process_min_avail = 1\n")
+        self.allow_crash = True
+        pid = crash_session(self, self.port)
+        self.assertNotEqual(session_pid(self.port), int(pid))
+
+    def test_graceful_stop_with_idle_and_busy_workers(self):
+        self.start(" connections_per_process = 0\n process_min_avail = 2\n")
+        self.assertTrue(self.idle_workers(2))
+        stop_during_sleep(self, self.port)
+        self.assertEqual(child_pids(self.pz.proc.pid), [])
+
+    def test_bad_values_name_file_and_line(self):
+        self.start(" connections_per_process = 0\n")
+        for extra in (" connections_per_process = -1\n", " process_min_avail = lots\n"):
+            self.pz.write_config(TESTPROTO, listener("plain", self.port, extra=extra))
+            r = run_poczta("-t", "-c", self.pz.conf)
+            self.assertNotEqual(r.returncode, 0)
+            key = extra.split()[0]
+            self.assertRegex(r.stderr, r"poczta\.conf:\d+: .*%s" % key)
 
 
 def run_poczta(*args):

@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pzfixture import (BUILD, LineClient, Maildir, Poczta, child_pids,  # noqa: E402
+from pzfixture import (BUILD, LineClient, Maildir, Poczta, serving_pid,  # noqa: E402
                        free_port)
 
 DELIVER = os.path.join(BUILD, "core", "poczta-deliver")
@@ -230,17 +230,13 @@ class LmtpTest(LmtpBase):
                                              body=b"Subject: %d\r\n\r\nbody\r\n" % i)
             acked += replies[0].startswith("250")
             c = self.lmtp()
-            before = set(child_pids(self.pz.proc.pid))
+            pid = serving_pid(self.pz.proc.pid, c.sock)
             self.lhlo(c)
             c.cmd("MAIL FROM:<a@b>")
             c.cmd("RCPT TO:<demo@example.org>")
             c.cmd("DATA")
             c.sock.sendall(b"Subject: never finished\r\n\r\n" + b"x" * 100000 + b"\r\n")
-            for pid in before:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass  # an earlier transaction's process that just ended
+            os.kill(pid, signal.SIGKILL)
             with self.assertRaises((EOFError, ConnectionResetError)):
                 c.line()
             c.close()

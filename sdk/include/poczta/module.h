@@ -108,9 +108,12 @@ struct pz_module_desc {
 	int (*init)(pz_module *self, const struct pz_host *host, const char **error_r);
 	/* Called in the master at shutdown or reload, in reverse load order. */
 	void (*deinit)(pz_module *self);
-	/* Called in every child process after privileges are dropped and before
-	 * the first byte is read from the client: open per-process resources
-	 * (database connections, sockets) here. */
+	/* Called in every connection process after privileges are dropped and
+	 * before the first byte is read from a client: open per-process
+	 * resources (database connections, sockets) here.  A process may serve
+	 * several connections one after another (the listener setting
+	 * connections_per_process), so state of one connection belongs in its
+	 * session's pool, never in process-wide variables. */
 	int (*process_init)(pz_module *self, const char **error_r);
 	/* Called in a child process before it exits normally. */
 	void (*process_deinit)(pz_module *self);
