@@ -25,6 +25,7 @@
 #include "maildir-index.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,8 @@ static int index_setup(struct maildir_mbox *mb, pz_error *err)
 	sqlite3_busy_timeout(db, (int)(maildir_set.lock_timeout_ms > INT32_MAX ?
 				       INT32_MAX : maildir_set.lock_timeout_ms));
 	sqlite3_extended_result_codes(db, 0);
+	/* the WAL outlives the connection: see maildir_index_close() */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	/* reads map the database instead of copying each page out of it: a
 	 * view of 100,000 messages reads some 10 MB */
 	if (set_wal(mb, err) < 0 ||
@@ -353,6 +356,21 @@ static void index_move_aside(struct maildir_mbox *mb)
 	unlink(shm);
 }
 
+/* drop_stale_wal - before the first open of a new index: a WAL (and its
+ * shared memory) left by a deleted index would otherwise be replayed into
+ * the new one.  Only the process whose O_EXCL create made the file does
+ * this, so a WAL another process just started is never touched. */
+static void drop_stale_wal(struct maildir_mbox *mb)
+{
+	int fd = open(mb->idx->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return;
+	unlink(HOST->pool_printf(mb->pool, "%s-wal", mb->idx->path));
+	unlink(HOST->pool_printf(mb->pool, "%s-shm", mb->idx->path));
+	close(fd);
+}
+
 static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 {
 	struct maildir_index *idx;
@@ -366,6 +384,8 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 	if (create && strcmp(mb->paths.index_dir, mb->paths.dir) != 0 &&
 	    mkdir_p(mb->paths.index_dir) < 0)
 		return maildir_syserror(mb->mu, err, "mkdir", mb->paths.index_dir);
+	if (create && stat(idx->path, &st) < 0 && errno == ENOENT)
+		drop_stale_wal(mb);
 	if (sqlite3_open_v2(idx->path, &idx->db, flags, NULL) != SQLITE_OK) {
 		if (!create && stat(idx->path, &st) < 0 && errno == ENOENT) {
 			maildir_index_close(&mb->idx);
@@ -407,8 +427,18 @@ void maildir_index_close(struct maildir_index **_idx)
 	*_idx = NULL;
 	for (size_t i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(idx->st[i]);
-	if (idx->db != NULL)
+	if (idx->db != NULL) {
+		char wal[PATH_MAX];
+		struct stat st;
+
+		/* a large WAL goes back into the database now; one that another
+		 * process is reading stays (SQLITE_BUSY) until a later close */
+		if (snprintf(wal, sizeof(wal), "%s-wal", idx->path) < (int)sizeof(wal) &&
+		    stat(wal, &st) == 0 && st.st_size > MAILDIR_INDEX_WAL_KEEP)
+			sqlite3_wal_checkpoint_v2(idx->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+						  NULL, NULL);
 		sqlite3_close_v2(idx->db);
+	}
 }
 
 int maildir_index_replaced(struct maildir_index *idx)

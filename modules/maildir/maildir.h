@@ -72,6 +72,11 @@
  * MAILDIR_INDEX_BULK_CACHE KiB while it writes them (default: 2000). */
 #define MAILDIR_INDEX_BULK_ROWS 4096
 #define MAILDIR_INDEX_BULK_CACHE 65536
+/* The WAL of an index stays when it closes (no checkpoint at every close:
+ * that cost two syncs per delivery), unless it has grown past this many
+ * bytes: then the closing process checkpoints it and truncates it, which
+ * keeps what an idle mailbox leaves on disk small. */
+#define MAILDIR_INDEX_WAL_KEEP (256 * 1024)
 /* Rows per statement of a bulk insert (11 variables each). */
 #define MAILDIR_INSERT_BATCH 32
 

@@ -574,6 +574,80 @@ static void test_rebuild(void **state)
 	free(ev);
 }
 
+/* MAILDIR_INDEX_WAL_KEEP of modules/maildir/maildir.h (this test sees the
+ * module through its storage ops only) */
+#define WAL_KEEP (256 * 1024)
+
+static off_t file_size(const char *dir, const char *name)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+/* Only the database file of the index is deleted (a closed index keeps
+ * its WAL and shared memory files, and an admin may remove just the
+ * .db): the index is rebuilt whole, with a new UIDVALIDITY, and takes
+ * saves again. */
+static void test_rebuild_stale_wal(void **state)
+{
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_mailbox *box;
+	uint32_t old_uv, uid = 0;
+	char path[1024];
+	struct pz_mailbox_status st = { .size = sizeof(st) };
+
+	md_user_open(&u, "stalewal", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, PZ_FLAG_FLAGGED, NULL);
+	md_save(box, msg2, 0, NULL);
+	md_sync(box, ev);
+	assert_int_equal(S->mailbox_view_status(box, &st), 0);
+	old_uv = st.uidvalidity;
+	S->mailbox_close(&box);
+	assert_true(file_size(u.dir, "poczta-index.db-wal") > 0);
+	snprintf(path, sizeof(path), "%s/poczta-index.db", u.dir);
+	assert_int_equal(unlink(path), 0);
+	box = md_open(&u, "INBOX", 0);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 2);
+	assert_int_equal(ev->appended[0].flags & PZ_FLAG_FLAGGED, PZ_FLAG_FLAGGED);
+	assert_int_equal(S->mailbox_view_status(box, &st), 0);
+	assert_true(st.uidvalidity > old_uv);
+	assert_int_equal(st.messages, 2);
+	uid = md_save(box, msg1, 0, NULL);
+	assert_int_equal(uid, 3);
+	S->mailbox_close(&box);
+	md_user_close(&u);
+	free(ev);
+}
+
+/* A WAL that grew large is checkpointed and truncated when the index
+ * closes; a small one stays. */
+static void test_wal_bounded(void **state)
+{
+	struct md_user u;
+	pz_mailbox *box;
+	int i;
+
+	md_user_open(&u, "walsize", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, 0, NULL);
+	S->mailbox_close(&box);
+	assert_true(file_size(u.dir, "poczta-index.db-wal") > 0);
+	assert_true(file_size(u.dir, "poczta-index.db-wal") <= WAL_KEEP);
+	box = md_open(&u, "INBOX", 0);
+	for (i = 0; i < 5000 && file_size(u.dir, "poczta-index.db-wal") <= WAL_KEEP; i++)
+		md_save(box, msg2, 0, NULL);
+	assert_true(file_size(u.dir, "poczta-index.db-wal") > WAL_KEEP);
+	S->mailbox_close(&box);
+	assert_int_equal(file_size(u.dir, "poczta-index.db-wal"), 0);
+	md_user_close(&u);
+}
+
 static void make_maildir(const char *dir)
 {
 	char p[1024];
@@ -919,6 +993,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_save_sync_flags),
 		cmocka_unit_test(test_stream_crlf),
+		cmocka_unit_test(test_rebuild_stale_wal),
+		cmocka_unit_test(test_wal_bounded),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_external_changes),
 		cmocka_unit_test(test_expunge_recent),
