@@ -120,37 +120,104 @@ static void store_error_reply(struct lmtp_session *s, const struct lmtp_rcpt *r,
 	lmtp_reply(s, "451 4.3.0 <%s> Temporary failure storing the message", r->address);
 }
 
+static int same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static void target_close(struct lmtp_target *t)
+{
+	if (t->box != NULL)
+		t->ops->mailbox_close(&t->box);
+	if (t->mu != NULL)
+		t->ops->user_close(&t->mu);
+	if (t->pool != NULL)
+		lmtp_host->pool_destroy(&t->pool);
+	memset(t, 0, sizeof(*t));
+}
+
+void lmtp_targets_close(struct lmtp_session *s)
+{
+	for (size_t i = 0; i < LMTP_TARGETS_MAX; i++)
+		target_close(&s->targets[i]);
+}
+
+/* target_get - the open mailbox for user + wanted mailbox: kept from an
+ * earlier delivery of this session, or opened now in the least recently
+ * used slot.  NULL with *err set when it cannot be opened. */
+static struct lmtp_target *target_get(struct lmtp_session *s, pz_user *u, const char *want,
+				      int create, int *kept_r, pz_error *err)
+{
+	const struct pz_host *h = lmtp_host;
+	const char *name = h->user_name(u);
+	struct lmtp_target *t = &s->targets[0];
+	size_t i;
+
+	for (i = 0; i < LMTP_TARGETS_MAX; i++) {
+		struct lmtp_target *c = &s->targets[i];
+
+		if (c->pool != NULL && c->create == create && strcmp(c->user, name) == 0 &&
+		    same(c->want, want)) {
+			c->last_used = ++s->target_clock;
+			*kept_r = 1;
+			return c;
+		}
+		if (c->pool == NULL || (t->pool != NULL && c->last_used < t->last_used))
+			t = c;
+	}
+	*kept_r = 0;
+	target_close(t);
+	t->pool = h->pool_create("lmtp target");
+	t->user = h->pool_strdup(t->pool, name);
+	t->want = want != NULL ? h->pool_strdup(t->pool, want) : NULL;
+	t->create = create;
+	if (h->storage_open(u, t->pool, &t->ops, &t->mu, err) < 0 ||
+	    open_target(t->ops, t->mu, want, create, &t->box, &t->mailbox, err) < 0) {
+		target_close(t);
+		return NULL;
+	}
+	t->last_used = ++s->target_clock;
+	return t;
+}
+
 /* deliver_one - save one recipient's copy and reply for it. */
 static void deliver_one(struct lmtp_session *s, pz_filter_msg *fm, const struct lmtp_rcpt *r,
 			const struct pz_verdict *v, pz_stream *msg, const char *id)
 {
 	const struct pz_host *h = lmtp_host;
 	pz_pool *pool = h->pool_create("lmtp recipient");
-	const struct pz_storage_ops *ops = NULL;
-	pz_mail_user *mu = NULL;
-	pz_mailbox *box = NULL;
 	pz_error err = { PZ_ERR_NONE, NULL };
-	const char *mailbox = NULL;
 	int quarantine = v->action == PZ_VERDICT_QUARANTINE;
+	const char *want = quarantine ? v->folder : r->mailbox;
+	const char *headers = trace_headers(s, fm, r, pool, id);
+	struct lmtp_target *t;
 	uint32_t uid = 0;
+	int kept = 0, ret = -1;
 
-	if (h->storage_open(r->user, pool, &ops, &mu, &err) < 0 ||
-	    open_target(ops, mu, quarantine ? v->folder : r->mailbox, quarantine, &box, &mailbox,
-			&err) < 0 ||
-	    save_copy(s, ops, box, trace_headers(s, fm, r, pool, id), msg, &uid, &err) < 0) {
+	t = target_get(s, r->user, want, quarantine, &kept, &err);
+	if (t != NULL)
+		ret = save_copy(s, t->ops, t->box, headers, msg, &uid, &err);
+	if (ret < 0 && kept) {
+		/* a mailbox kept open may have been deleted or renamed since:
+		 * once more, opened afresh */
+		target_close(t);
+		t = target_get(s, r->user, want, quarantine, &kept, &err);
+		if (t != NULL)
+			ret = save_copy(s, t->ops, t->box, headers, msg, &uid, &err);
+	}
+	if (ret < 0) {
 		h->log(s->module, PZ_LOG_ERROR, "delivery to <%s> failed: %s", r->address,
 		       err.msg != NULL ? err.msg : "unknown error");
 		store_error_reply(s, r, &err);
+		/* the next delivery opens it afresh (it may have gone away) */
+		if (t != NULL)
+			target_close(t);
 	} else {
 		h->log(s->module, PZ_LOG_INFO, "saved mail to <%s> in %s, UID %u%s", r->address,
-		       mailbox, uid, quarantine ? " (quarantined)" : "");
-		h->filter_saved(fm, mailbox, uid);
+		       t->mailbox, uid, quarantine ? " (quarantined)" : "");
+		h->filter_saved(fm, t->mailbox, uid);
 		lmtp_reply(s, "250 2.0.0 <%s> %s Saved", r->address, id);
 	}
-	if (box != NULL)
-		ops->mailbox_close(&box);
-	if (mu != NULL)
-		ops->user_close(&mu);
 	h->pool_destroy(&pool);
 }
 

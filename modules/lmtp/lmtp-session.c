@@ -108,6 +108,7 @@ static void lmtp_session(pz_module *self, pz_conn *conn, pz_pool *pool)
 			break;
 	}
 	lmtp_host->conn_flush(conn);
+	lmtp_targets_close(s);
 	lmtp_spool_free(&s->spool);
 	lmtp_host->pool_destroy(&s->tx_pool);
 }

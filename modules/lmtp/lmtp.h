@@ -51,6 +51,22 @@ struct lmtp_spool {
 	int too_big;
 };
 
+/* A mailbox kept open between the deliveries of one session: a client
+ * (Postfix keeps its LMTP connections for a while) that sends mail after
+ * mail to the same users does not pay the mailbox open for each. */
+#define LMTP_TARGETS_MAX 16
+
+struct lmtp_target {
+	pz_pool *pool;           /* NULL: slot unused */
+	char *user, *want;       /* the key: user name, requested mailbox */
+	int create;
+	const char *mailbox;     /* the mailbox it opened */
+	const struct pz_storage_ops *ops;
+	pz_mail_user *mu;
+	pz_mailbox *box;
+	unsigned long last_used;
+};
+
 struct lmtp_session {
 	pz_module *module;
 	pz_conn *conn;
@@ -66,6 +82,8 @@ struct lmtp_session {
 	struct lmtp_spool spool;
 	int quit;
 	unsigned int tx_count;
+	struct lmtp_target targets[LMTP_TARGETS_MAX];
+	unsigned long target_clock;
 };
 
 /* lmtp-session.c */
@@ -84,5 +102,7 @@ void lmtp_spool_free(struct lmtp_spool *sp);
 
 /* lmtp-deliver.c: deliver the spooled message, one reply per recipient. */
 void lmtp_deliver(struct lmtp_session *s);
+/* lmtp_targets_close - the mailboxes kept open, at the end of a session. */
+void lmtp_targets_close(struct lmtp_session *s);
 
 #endif

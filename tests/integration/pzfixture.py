@@ -406,6 +406,11 @@ def _maildir_create_mailbox(self, user, name):
     chown_run_user(self.root)
 
 
+def _maildir_delete_mailbox(self, user, name):
+    """Delete a mailbox and its mail as another tool would."""
+    shutil.rmtree(_maildir_folder(self, user, name))
+
+
 def _maildir_break_user(self, user):
     """Make saving for USER fail as a broken storage would."""
     os.chmod(os.path.join(self.root, user), 0)
@@ -427,6 +432,7 @@ def _maildir_repair_mailbox(self, user, name):
 Maildir.message_count = _maildir_message_count
 Maildir.seen_count = _maildir_seen_count
 Maildir.create_mailbox = _maildir_create_mailbox
+Maildir.delete_mailbox = _maildir_delete_mailbox
 Maildir.break_user = _maildir_break_user
 Maildir.repair_user = _maildir_repair_user
 Maildir.break_mailbox = _maildir_break_mailbox

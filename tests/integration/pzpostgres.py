@@ -331,6 +331,11 @@ class PgStore:
             "WHERE name = %s ON CONFLICT DO NOTHING" % (sql_text(user), sql_text(name),
                                                        sql_text(user)))
 
+    def delete_mailbox(self, user, name):
+        self.cluster.psql(
+            "DELETE FROM pz_mailbox WHERE name = %s AND account_id = "
+            "(SELECT id FROM pz_account WHERE name = %s)" % (sql_text(name), sql_text(user)))
+
     def break_user(self, user):
         """Make saving for USER fail as a broken storage would."""
         self.cluster.psql("INSERT INTO pz_test_broken VALUES (%s) ON CONFLICT DO NOTHING"

@@ -343,6 +343,37 @@ class LmtpLimitsTest(LmtpBase):
         self.assertEqual(len(self.files("demo")), 1)
 
 
+class LmtpSessionTest(LmtpBase):
+    """One LMTP session keeps the mailboxes it delivered to open (up to 16)
+    for its next deliveries."""
+    lmtp_conf = " detail_mailbox = yes\n"
+    users = dict([("demo", "demo")] + [("u%d" % i, "pw") for i in range(19)])
+
+    def test_one_session_many_users_and_a_folder_that_goes_away(self):
+        # more users than a session keeps mailboxes open for (16)
+        c = self.lmtp()
+        self.lhlo(c)
+        users = ["demo"] + ["u%d" % i for i in range(19)]
+        for rnd in range(2):
+            for u in users:
+                rcpt, replies = self.transaction(["%s@example.org" % u], c=c)
+                self.assertTrue(replies[0].startswith("250"), (u, replies))
+        for u in users:
+            self.assertEqual(self.maildir.message_count(u), 2, u)
+        # a folder the session keeps open is deleted behind its back: the
+        # next delivery for it goes to INBOX, with no temporary failure
+        self.maildir.create_mailbox("demo", "Lists")
+        rcpt, replies = self.transaction(["demo+Lists@example.org"], c=c)
+        self.assertTrue(replies[0].startswith("250"), replies)
+        self.assertEqual(self.maildir.message_count("demo", "Lists"), 1)
+        self.maildir.delete_mailbox("demo", "Lists")
+        rcpt, replies = self.transaction(["demo+Lists@example.org"], c=c)
+        self.assertTrue(replies[0].startswith("250"), replies)
+        self.assertEqual(self.maildir.message_count("demo"), 3)
+        c.cmd("QUIT")
+        c.close()
+
+
 class LmtpFilterTest(LmtpBase):
     filter_conf = "module testfilter {\n log = FILTERLOG\n}\n"
     globals_conf = "filter_timeout = 1s\n"
