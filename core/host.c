@@ -297,6 +297,8 @@ static const struct pz_host host_table = {
 	.utf8_to_mutf7 = pz_utf8_to_mutf7,
 	.mail_search_text = pz_mail_search_text,
 	.search_evaluate = pz_search_evaluate,
+	.mail_search_fields = pz_mail_search_fields,
+	.mail_search_fold = pz_mail_search_fold,
 };
 
 const struct pz_host *pz_host_table(void)

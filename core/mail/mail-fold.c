@@ -163,6 +163,11 @@ static size_t cut_tail(const unsigned char *p, size_t len)
 	return 0;
 }
 
+void mail_fold_piece(struct mail_buf *out, const void *s, size_t len)
+{
+	mail_fold_utf8(out, s, len - cut_tail(s, len));
+}
+
 static int window_search(struct mail_finder *f)
 {
 	size_t keep;

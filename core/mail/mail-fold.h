@@ -15,6 +15,11 @@ uint32_t mail_fold_cp(uint32_t cp);
  * U+FFFD), appended to out. */
 void mail_fold_utf8(struct mail_buf *out, const void *s, size_t len);
 
+/* mail_fold_piece - the folded form the finder searches when `s` comes as
+ * one whole text: mail_fold_utf8 of it, less a character cut at its end
+ * (which a finder keeps for a next piece that never comes). */
+void mail_fold_piece(struct mail_buf *out, const void *s, size_t len);
+
 struct mail_finder {
 	struct mail_buf needle;  /* folded */
 	struct mail_buf window;  /* folded text not yet ruled out */

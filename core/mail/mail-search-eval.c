@@ -143,10 +143,22 @@ static int load_date(struct msg *m)
 	return m->date_state > 0;
 }
 
+/* field_folded - the text a HEADER key looks in: the field's value with
+ * its encoded-words decoded, folded (host API mail_search_fields gives
+ * storages the same bytes). */
+static void field_folded(struct mail_buf *decoded, struct mail_buf *folded,
+			 const char *value, size_t value_len)
+{
+	mail_buf_truncate(decoded, 0);
+	mail_buf_truncate(folded, 0);
+	mail_decode_words_buf(decoded, value, value_len);
+	mail_fold_piece(folded, decoded->data, decoded->len);
+}
+
 struct header_ctx {
 	const char *name;
-	struct mail_finder *f;
-	struct mail_buf decoded;
+	struct mail_buf needle;   /* folded */
+	struct mail_buf decoded, folded;
 	int found;
 };
 
@@ -158,24 +170,25 @@ static void header_field(void *ctx, const char *name, size_t name_len,
 	(void)name_len, (void)truncated;
 	if (h->found || strcasecmp(name, h->name) != 0)
 		return;
-	mail_buf_truncate(&h->decoded, 0);
-	mail_decode_words_buf(&h->decoded, value, value_len);
-	mail_finder_reset(h->f);
-	h->found = mail_finder_feed(h->f, h->decoded.data, h->decoded.len);
+	field_folded(&h->decoded, &h->folded, value, value_len);
+	h->found = h->needle.len == 0 ||
+		(h->folded.len >= h->needle.len &&
+		 memmem(h->folded.data, h->folded.len, h->needle.data, h->needle.len) != NULL);
 }
 
 /* match_header - HEADER field string: 1, 0 or -1. */
 static int match_header(struct msg *m, const char *field, const char *str)
 {
-	struct mail_finder f;
 	struct header_ctx h;
 	int ret = 1;
 
-	mail_finder_init(&f, str == NULL ? "" : str);
 	memset(&h, 0, sizeof(h));
 	h.name = field;
-	h.f = &f;
+	mail_buf_init(&h.needle, NULL);
 	mail_buf_init(&h.decoded, NULL);
+	mail_buf_init(&h.folded, NULL);
+	if (str != NULL)
+		mail_fold_utf8(&h.needle, str, strlen(str));
 	if (m->root != NULL) {
 		unsigned int i;
 
@@ -188,8 +201,9 @@ static int match_header(struct msg *m, const char *field, const char *str)
 		m->err->msg = "Failed to read a message";
 		ret = -1;
 	}
+	mail_buf_free(&h.needle);
 	mail_buf_free(&h.decoded);
-	mail_finder_free(&f);
+	mail_buf_free(&h.folded);
 	return ret <= 0 ? ret : h.found;
 }
 
@@ -388,4 +402,53 @@ int pz_search_evaluate(const struct pz_storage_ops *ops, pz_mailbox *box,
 	}
 	pz_pool_destroy(&m.pool);
 	return ret;
+}
+
+/* ---- the same text for a storage that searches headers natively */
+
+struct fields_ctx {
+	pz_search_field_cb *cb;
+	void *ctx;
+	struct mail_buf decoded, folded;
+};
+
+static void fields_field(void *ctx, const char *name, size_t name_len,
+			 const char *value, size_t value_len, int truncated)
+{
+	struct fields_ctx *f = ctx;
+
+	(void)name_len, (void)truncated;
+	field_folded(&f->decoded, &f->folded, value, value_len);
+	f->cb(f->ctx, name, value, value_len, (const char *)f->folded.data, f->folded.len);
+}
+
+int pz_mail_search_fields(pz_stream *msg, pz_search_field_cb *cb, void *ctx)
+{
+	struct fields_ctx f;
+	int ret;
+
+	f.cb = cb;
+	f.ctx = ctx;
+	mail_buf_init(&f.decoded, NULL);
+	mail_buf_init(&f.folded, NULL);
+	ret = mail_header_read(msg, 0, fields_field, &f);
+	mail_buf_free(&f.decoded);
+	mail_buf_free(&f.folded);
+	return ret;
+}
+
+char *pz_mail_search_fold(pz_pool *pool, const char *s, size_t *len_r)
+{
+	struct mail_buf b;
+	char *out;
+
+	mail_buf_init(&b, NULL);
+	mail_fold_utf8(&b, s, strlen(s));
+	out = pz_pool_alloc(pool, b.len + 1);
+	if (b.len > 0)
+		memcpy(out, b.data, b.len);
+	out[b.len] = '\0';
+	*len_r = b.len;
+	mail_buf_free(&b);
+	return out;
 }

@@ -33,4 +33,10 @@ int pz_search_evaluate(const struct pz_storage_ops *ops, pz_mailbox *box,
 		       const pz_uid_array *candidates, pz_uid_array *result_r,
 		       pz_error *err);
 
+/* pz_mail_search_fields, pz_mail_search_fold - host API
+ * mail_search_fields and mail_search_fold (poczta/host.h): the text HEADER
+ * looks in, for a storage that answers HEADER itself. */
+int pz_mail_search_fields(pz_stream *msg, pz_search_field_cb *cb, void *ctx);
+char *pz_mail_search_fold(pz_pool *pool, const char *s, size_t *len_r);
+
 #endif

@@ -12,6 +12,7 @@ modules_postgres_postgres_la_SOURCES = \
 	modules/postgres/pgsql-message.c \
 	modules/postgres/pgsql-save.c \
 	modules/postgres/pgsql-search.c \
+	modules/postgres/pgsql-fields.c \
 	modules/postgres/pgsql-auth.c
 modules_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(OPENSSL_CFLAGS)
 modules_postgres_postgres_la_LIBADD = $(PQ_LIBS) $(OPENSSL_LIBS) $(CRYPT_LIBS)
@@ -41,8 +42,10 @@ endif
 
 # Integration: the POP3 and LMTP suites again with postgres storage, and
 # the cluster tests (two nodes, restarts, failover to a replica).
-TESTS += tests/integration/test-postgres-suites.py tests/integration/test-postgres.py
-EXTRA_DIST += tests/integration/test-postgres-suites.py tests/integration/test-postgres.py
+TESTS += tests/integration/test-postgres-suites.py tests/integration/test-postgres.py \
+	tests/integration/test-search-storages.py
+EXTRA_DIST += tests/integration/test-postgres-suites.py tests/integration/test-postgres.py \
+	tests/integration/test-search-storages.py
 
 # The benchmark: the maildir benchmark's figures, with postgres storage.
 check_PROGRAMS += bench/postgres-bench

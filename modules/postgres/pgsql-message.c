@@ -112,7 +112,6 @@ int pgsql_msg_stream(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 		     pz_stream **stream_r, pz_error *err)
 {
 	int i = pgsql_view_find(box, uid);
-	struct body_stream *s;
 	struct pgsql_params p;
 	PGresult *r;
 
@@ -127,12 +126,18 @@ int pgsql_msg_stream(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 		PQclear(r);
 		return 1; /* expunged meanwhile, and its body gone */
 	}
-	s = HOST->pool_alloc(pool, sizeof(*s));
-	s->body_id = box->msgs[i].body_id;
-	s->size = (uint64_t)pgsql_int(r, 0, 0);
+	*stream_r = pgsql_body_stream(box->msgs[i].body_id, (uint64_t)pgsql_int(r, 0, 0), pool);
 	PQclear(r);
-	*stream_r = HOST->stream_new(pool, &body_ops, s);
 	return 0;
+}
+
+pz_stream *pgsql_body_stream(int64_t body_id, uint64_t size, pz_pool *pool)
+{
+	struct body_stream *s = HOST->pool_alloc(pool, sizeof(*s));
+
+	s->body_id = body_id;
+	s->size = size;
+	return HOST->stream_new(pool, &body_ops, s);
 }
 
 /* ---- cache */

@@ -179,6 +179,7 @@ struct commit_ctx {
 	struct pz_save *save;
 	unsigned char sha[32];
 	const char *fts_hdr, *fts_body;
+	struct pgsql_fields fields;
 	uint32_t uid;
 };
 
@@ -257,13 +258,14 @@ static int body_id(struct commit_ctx *c, int64_t *id_r, pz_error *err)
 		pgp_str(&p, c->fts_hdr);
 		pgp_str(&p, pgsql_set.fts_config);
 		pgp_str(&p, c->fts_body);
+		pgsql_fields_params(&c->fields, &p);
 		r = pgsql_exec(mu, ST_BODY_INSERT, &p, NULL, err);
 		if (r == NULL)
 			return -1;
 		if (PQntuples(r) > 0) {
 			*id_r = pgsql_int(r, 0, 0);
 			PQclear(r);
-			return 0;
+			return pgsql_fields_insert(mu, *id_r, &c->fields, err);
 		}
 		PQclear(r);
 		/* another session inserted it meanwhile: find it again */
@@ -322,6 +324,11 @@ int pgsql_save_commit(pz_save **_save, uint32_t *uid_r, pz_error *err)
 		ret = pgsql_error(save->box->mu, err, PZ_ERR_TEMP, "SHA-256 failed");
 	} else {
 		pgsql_fts_text(save->pool, save->data, save->len, &c.fts_hdr, &c.fts_body);
+		/* a memory stream cannot fail to read; if it did, the body
+		 * would only be left to the core's search */
+		(void)pgsql_fields_read(HOST->stream_from_memory(save->pool,
+			save->data != NULL ? (const void *)save->data : "", save->len),
+			save->pool, &c.fields);
 		ret = pgsql_txn(save->box->mu, PGSQL_TXN_WRITE, commit_txn, &c, err);
 	}
 	if (ret == 0)

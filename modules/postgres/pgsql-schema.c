@@ -108,6 +108,18 @@ static const struct migration migrations[] = {
 	  "  uid text,\n"
 	  "  gid text,\n"
 	  "  enabled boolean NOT NULL DEFAULT true);\n" },
+	{ 2, 1, "header fields and sent dates for SEARCH",
+	  /* fields_state: 0 not indexed yet, 1 indexed, -1 cannot be (the
+	   * module indexes old bodies when a search needs them) */
+	  "ALTER TABLE pz_body ADD COLUMN fields_state smallint NOT NULL DEFAULT 0;\n"
+	  "ALTER TABLE pz_body ADD COLUMN sent_date date;\n"
+	  "CREATE TABLE pz_body_field (\n"
+	  "  body_id bigint NOT NULL REFERENCES pz_body (id) ON DELETE CASCADE,\n"
+	  "  n integer NOT NULL,\n"
+	  "  name text NOT NULL,\n"
+	  "  value bytea NOT NULL,\n"
+	  "  PRIMARY KEY (body_id, n));\n"
+	  "CREATE INDEX pz_body_field_name ON pz_body_field (body_id, name);\n" },
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 

@@ -3,10 +3,18 @@
  *
  * The search tree becomes one WHERE clause over the view's messages.  Its
  * text is put together from the constant fragments below only; every value
- * (UIDs, flags, dates, sizes, keywords, words to find) is a parameter.
- * What SQL cannot answer exactly here (headers, sent dates, body text
- * without fts) makes the whole search decline (return 1), and the core
- * evaluates it message by message.
+ * (UIDs, flags, dates, sizes, keywords, header names and strings, words to
+ * find) is a parameter.  Each criterion gives what the core's evaluator
+ * (core/mail/mail-search-eval.c) gives for the same message:
+ * - BEFORE/ON/SINCE compare the day of the internal date in its own zone;
+ * - HEADER (and FROM, TO, CC, BCC, SUBJECT) looks for the folded string in
+ *   the folded values of pz_body_field, SENT* compare pz_body.sent_date,
+ *   which a message without a readable Date: lacks (it matches none of
+ *   them, and NOT of each); both need every body of the mailbox indexed
+ *   (pgsql-fields.c), which the search first completes.
+ * What SQL cannot answer exactly (body text without fts, header fields of
+ * a body that could not be indexed) makes the whole search decline
+ * (return 1), and the core evaluates it message by message.
  *
  * Full-text search (fts = yes): when a new body is stored, its decoded
  * text parts (and a few decoded headers, weighted 'A') go into a tsvector
@@ -54,6 +62,7 @@ struct query {
 	struct pz_mailbox *box;
 	pz_pool *pool;
 	int fts;          /* uses the tsvectors */
+	int fields;       /* uses pz_body_field or pz_body.sent_date */
 	time_t now;
 };
 
@@ -102,19 +111,27 @@ static int compile_list(struct query *q, const struct pz_search_key *k, int dept
 	return 0;
 }
 
+/* compile_pair - "<pre>$a<mid>$b<post>" */
+static int compile_pair(struct query *q, const char *pre, const char *a,
+			const char *mid, const char *b, const char *post)
+{
+	sb_add(&q->sql, pre);
+	if (param(q, a) < 0)
+		return 1;
+	sb_add(&q->sql, mid);
+	if (param(q, b) < 0)
+		return 1;
+	sb_add(&q->sql, post);
+	return 0;
+}
+
 static int compile_uidset(struct query *q, const pz_uidset *set)
 {
 	const char *firsts, *lasts;
 
 	pgsql_uidset_arrays(q->pool, set, &firsts, &lasts);
-	sb_add(&q->sql, "EXISTS (SELECT 1 FROM unnest(");
-	if (param(q, firsts) < 0)
-		return 1;
-	sb_add(&q->sql, "::bigint[], ");
-	if (param(q, lasts) < 0)
-		return 1;
-	sb_add(&q->sql, "::bigint[]) r(lo, hi) WHERE m.uid BETWEEN r.lo AND r.hi)");
-	return 0;
+	return compile_pair(q, "EXISTS (SELECT 1 FROM unnest(", firsts, "::bigint[], ", lasts,
+			    "::bigint[]) r(lo, hi) WHERE m.uid BETWEEN r.lo AND r.hi)");
 }
 
 /* compile_flags - stored flags from the table; \Recent from the view */
@@ -184,6 +201,71 @@ static int compile_text(struct query *q, const struct pz_search_key *k)
 	return 0;
 }
 
+/* day - the day (from 1970-01-01) of a criterion's date, within what
+ * sent_date can hold: comparisons with stored days stay the same */
+static int64_t day(time_t date)
+{
+	int64_t d = ((int64_t)date >= 0 ? (int64_t)date : (int64_t)date - 86399) / 86400;
+
+	return d < -3000000 ? -3000000 : d > 3000000 ? 3000000 : d;
+}
+
+/* compile_day - BEFORE/ON/SINCE on the internal date's day in its own
+ * zone, or SENT* on the Date: field's (none: no match) */
+static int compile_day(struct query *q, const struct pz_search_key *k)
+{
+	int sent = k->type == PZ_SEARCH_SENTBEFORE || k->type == PZ_SEARCH_SENTON ||
+		k->type == PZ_SEARCH_SENTSINCE;
+	const char *op = k->type == PZ_SEARCH_BEFORE || k->type == PZ_SEARCH_SENTBEFORE ? "< " :
+		k->type == PZ_SEARCH_ON || k->type == PZ_SEARCH_SENTON ? "= " : ">= ";
+
+	if (sent) {
+		q->fields = 1;
+		sb_add(&q->sql, "coalesce((SELECT b.sent_date - date '1970-01-01' ");
+	} else {
+		sb_add(&q->sql, "(floor((m.internal_date + m.internal_date_tz * 60)::numeric "
+		       "/ 86400) ");
+	}
+	sb_add(&q->sql, op);
+	if (param_int(q, day(k->u.date)) < 0)
+		return 1;
+	sb_add(&q->sql, sent ? "::integer FROM pz_body b WHERE b.id = m.body_id), false)" :
+	       "::bigint)");
+	return 0;
+}
+
+/* compile_header - a field of that name whose folded value holds the
+ * folded string; names are stored in ASCII lower case */
+static int compile_header(struct query *q, const struct pz_search_key *k)
+{
+	const char *str = k->u.str != NULL ? k->u.str : "";
+	char *name, *folded;
+	size_t len;
+
+	if (!PZ_HOST_HAS(HOST, mail_search_fold))
+		return 1;
+	if (k->field == NULL) {
+		sb_add(&q->sql, "FALSE");
+		return 0;
+	}
+	name = HOST->pool_strdup(q->pool, k->field);
+	for (char *p = name; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80) {
+			/* indexed names are ASCII: none has this one */
+			sb_add(&q->sql, "FALSE");
+			return 0;
+		}
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	}
+	folded = HOST->mail_search_fold(q->pool, str, &len);
+	q->fields = 1;
+	return compile_pair(q, "EXISTS (SELECT 1 FROM pz_body_field f WHERE f.body_id = m.body_id "
+			    "AND f.name = ", name, "::text AND position(",
+			    HOST->pool_printf(q->pool, "\\x%s", pgsql_hex(q->pool, folded, len)),
+			    "::bytea in f.value) > 0)");
+}
+
 static int compile_node(struct query *q, const struct pz_search_key *k, int depth)
 {
 	switch (k->type) {
@@ -205,18 +287,14 @@ static int compile_node(struct query *q, const struct pz_search_key *k, int dept
 		sb_add(&q->sql, "::text))");
 		return 0;
 	case PZ_SEARCH_BEFORE:
-		return compile_cmp(q, "m.internal_date < ", (int64_t)k->u.date);
-	case PZ_SEARCH_SINCE:
-		return compile_cmp(q, "m.internal_date >= ", (int64_t)k->u.date);
 	case PZ_SEARCH_ON:
-		sb_add(&q->sql, "(");
-		if (compile_cmp(q, "m.internal_date >= ", (int64_t)k->u.date) != 0)
-			return 1;
-		sb_add(&q->sql, " AND ");
-		if (compile_cmp(q, "m.internal_date < ", (int64_t)k->u.date + 86400) != 0)
-			return 1;
-		sb_add(&q->sql, ")");
-		return 0;
+	case PZ_SEARCH_SINCE:
+	case PZ_SEARCH_SENTBEFORE:
+	case PZ_SEARCH_SENTON:
+	case PZ_SEARCH_SENTSINCE:
+		return compile_day(q, k);
+	case PZ_SEARCH_HEADER:
+		return compile_header(q, k);
 	case PZ_SEARCH_OLDER:
 		return compile_cmp(q, "m.internal_date < ", (int64_t)q->now - clamp(k->u.number));
 	case PZ_SEARCH_YOUNGER:
@@ -231,7 +309,6 @@ static int compile_node(struct query *q, const struct pz_search_key *k, int dept
 	case PZ_SEARCH_TEXT:
 		return compile_text(q, k);
 	default:
-		/* HEADER and the SENT* dates need the message's header */
 		return 1;
 	}
 }
@@ -289,6 +366,8 @@ int pgsql_search(pz_mailbox *box, const struct pz_search_key *key,
 	sb_add(&q.sql, ") ORDER BY m.uid");
 	if (ret == 0 && q.fts)
 		ret = fts_complete(&q, err) == 1 ? 0 : 1;
+	if (ret == 0 && q.fields)
+		ret = pgsql_fields_complete(box, err) == 1 ? 0 : 1;
 	if (ret != 0) {
 		HOST->pool_destroy(&q.pool);
 		return ret < 0 ? -1 : 1;

@@ -124,10 +124,12 @@ const struct pgsql_stmt_def pgsql_stmts[PGSQL_STMT_COUNT] = {
 	[ST_BODY_FIND] = { "pz_body_find",
 		"SELECT id FROM pz_body WHERE sha256 = $1 FOR KEY SHARE", 0 },
 	[ST_BODY_INSERT] = { "pz_body_insert",
-		"INSERT INTO pz_body (sha256, size, data, tsv) VALUES ($1, $2, $3, "
+		"INSERT INTO pz_body (sha256, size, data, tsv, fields_state, sent_date) "
+		"VALUES ($1, $2, $3, "
 		"CASE WHEN $4::text IS NULL AND $6::text IS NULL THEN NULL ELSE "
 		"setweight(to_tsvector($5::regconfig, coalesce($4::text, '')), 'A') || "
-		"to_tsvector($5::regconfig, coalesce($6::text, '')) END) "
+		"to_tsvector($5::regconfig, coalesce($6::text, '')) END, "
+		"$7::smallint, date '1970-01-01' + $8::integer) "
 		"ON CONFLICT (sha256) DO NOTHING RETURNING id", 0 },
 	[ST_BODY_SIZE] = { "pz_body_size",
 		"SELECT size FROM pz_body WHERE id = $1", 0 },
@@ -206,6 +208,21 @@ const struct pgsql_stmt_def pgsql_stmts[PGSQL_STMT_COUNT] = {
 	[ST_CACHE_SET] = { "pz_cache_set",
 		"INSERT INTO pz_body_cache (body_id, field, value) VALUES ($1, $2, $3) "
 		"ON CONFLICT (body_id, field) DO UPDATE SET value = EXCLUDED.value", 0 },
+	/* header fields of a body for SEARCH (pgsql-fields.c) */
+	[ST_BODY_FIELDS_INSERT] = { "pz_body_fields_insert",
+		"INSERT INTO pz_body_field (body_id, n, name, value) "
+		"SELECT $1, t.n, t.name, decode(t.v, 'hex') "
+		"FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(name, v, n)", 0 },
+	[ST_BODY_FIELDS_MARK] = { "pz_body_fields_mark",
+		"UPDATE pz_body SET fields_state = $2::smallint, "
+		"sent_date = date '1970-01-01' + $3::integer "
+		"WHERE id = $1 AND fields_state = 0 RETURNING id", 0 },
+	[ST_BODY_FIELDS_MISSING] = { "pz_body_fields_missing",
+		"SELECT DISTINCT b.id, b.size FROM pz_message m JOIN pz_body b ON b.id = m.body_id "
+		"WHERE m.mailbox_id = $1 AND b.fields_state = 0 LIMIT $2", 0 },
+	[ST_BODY_FIELDS_COMPLETE] = { "pz_body_fields_complete",
+		"SELECT NOT EXISTS (SELECT 1 FROM pz_message m JOIN pz_body b ON b.id = m.body_id "
+		"WHERE m.mailbox_id = $1 AND b.fields_state <> 1)", 0 },
 	/* channel names are built from mailbox ids, never from client text */
 	[ST_NOTIFY] = { "pz_notify", "SELECT pg_notify($1, '')", 0 },
 

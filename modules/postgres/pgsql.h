@@ -17,6 +17,7 @@
  *   pgsql-save.c      save transactions (content-addressed bodies), copy,
  *                     move, body garbage collection
  *   pgsql-search.c    SEARCH evaluated in SQL
+ *   pgsql-fields.c    header fields and sent dates of bodies, for SEARCH
  *   pgsql-auth.c      the auth backend (users from a table)
  *
  * Memory: what lives as long as a user comes from the user's pool; a view
@@ -163,6 +164,10 @@ enum pgsql_stmt {
 	ST_BODY_READ_ALL,
 	ST_BODY_LOCK,
 	ST_BODY_GC,
+	ST_BODY_FIELDS_INSERT,
+	ST_BODY_FIELDS_MARK,
+	ST_BODY_FIELDS_MISSING,
+	ST_BODY_FIELDS_COMPLETE,
 	ST_MESSAGE_INSERT,
 	ST_MESSAGE_SOURCE,
 	ST_MESSAGE_INSERT_MANY,
@@ -264,7 +269,7 @@ int64_t pgsql_int(const PGresult *r, int row, int col);
 const char *pgsql_text(const PGresult *r, int row, int col); /* NULL when NULL */
 
 /* ---- schema (pgsql-schema.c); plain libpq, no host API */
-#define PGSQL_SCHEMA_VERSION 1
+#define PGSQL_SCHEMA_VERSION 2
 /* pgsql_schema_check - 0 when this build can use the database's schema;
  * -1 with a message (malloc'd) saying what to do. */
 int pgsql_schema_check(PGconn *c, char **error_r);
@@ -326,6 +331,8 @@ int pgsql_msg_info(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 		   struct pz_msg_info *info, pz_error *err);
 int pgsql_msg_stream(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 		     pz_stream **stream_r, pz_error *err);
+/* pgsql_body_stream - a stream over a stored body of `size` bytes. */
+pz_stream *pgsql_body_stream(int64_t body_id, uint64_t size, pz_pool *pool);
 int pgsql_msg_cache_get(pz_mailbox *box, uint32_t uid, const char *field,
 			pz_pool *pool, const char **value_r, size_t *len_r,
 			pz_error *err);
@@ -372,6 +379,32 @@ int pgsql_notify_mailbox(struct pz_mail_user *mu, int64_t mailbox_id,
  * the MIME primitives. */
 int pgsql_fts_text(pz_pool *pool, const void *data, size_t len,
 		   const char **hdr_r, const char **body_r);
+/* ---- header fields for SEARCH (pgsql-fields.c) */
+struct pgsql_fields {
+	pz_pool *pool;
+	int state;              /* fields_state: 1 the rows describe the header
+				 * exactly, -1 they cannot, 0 no core support */
+	int date_seen;
+	int has_sent_day;       /* the first Date: could be read */
+	int64_t sent_day;       /* its day in its own zone, from 1970-01-01 */
+	const char *names;      /* text array literals: names, hex values */
+	const char *values;
+};
+/* pgsql_hex - `len` bytes as hex digits, from the pool */
+char *pgsql_hex(pz_pool *pool, const char *data, size_t len);
+/* pgsql_fields_read - the fields of the header of `msg`; state is 0 when
+ * the core lacks mail_search_fields (ABI 1.2).  -1 on a read error. */
+int pgsql_fields_read(pz_stream *msg, pz_pool *pool, struct pgsql_fields *f_r);
+/* pgsql_fields_params - adds fields_state and the sent day ($n, $n+1 of
+ * ST_BODY_INSERT and ST_BODY_FIELDS_MARK). */
+void pgsql_fields_params(const struct pgsql_fields *f, struct pgsql_params *p);
+/* pgsql_fields_insert - the rows of a body just inserted or claimed. */
+int pgsql_fields_insert(struct pz_mail_user *mu, int64_t body_id,
+			const struct pgsql_fields *f, pz_error *err);
+/* pgsql_fields_complete - index what the mailbox's bodies lack (a batch);
+ * 1 when every body of the mailbox is indexed, 0 when not, -1 on error. */
+int pgsql_fields_complete(struct pz_mailbox *box, pz_error *err);
+
 int pgsql_search(pz_mailbox *box, const struct pz_search_key *key,
 		 pz_uid_array *result_r, pz_error *err);
 

@@ -95,6 +95,7 @@ PZ_ABI_PROBE(io_result, enum pz_io_result)
 PZ_ABI_PROBE(sasl_result, enum pz_sasl_result)
 PZ_ABI_PROBE(stream_ops, struct pz_stream_ops)
 PZ_ABI_PROBE(host, struct pz_host)
+PZ_ABI_PROBE(search_field_cb, pz_search_field_cb)
 
 /* The descriptor function a module exports, as POCZTA_MODULE() writes it:
  * its symbol name (abi_probe_LTX_poczta_module) is part of the ABI too. */

@@ -43,8 +43,9 @@ class Maildir:
         os.makedirs(root, exist_ok=True)
         chown_run_user(root)
 
-    def conf(self):
-        return "module maildir {\n location = maildir:%s/%%u\n}\n" % self.root
+    def conf(self, extra=""):
+        """The storage's config; `extra` goes into its module section."""
+        return "module maildir {\n location = maildir:%s/%%u\n%s}\n" % (self.root, extra)
 
     def deliver(self, user, raw):
         """Drop a message into USER's new/ (tmp/ then rename, as maildir
@@ -277,16 +278,14 @@ class LineClient:
 
 # ---- IMAP helpers (tests/integration/test-imap*.py)
 
-def imap_config(maildir, port, tls_port=None, imap="", maildir_extra=""):
-    """Module sections and listeners for an IMAP server over `maildir`
-    (the maildir module creating the special-use folders at first login),
-    or over any other store with Maildir's interface (its own conf())."""
-    if isinstance(maildir, Maildir):
-        modules = ("module maildir {\n location = maildir:%s/%%u\n"
-                   " autocreate = Drafts Sent Trash Junk Archive\n%s}\n"
-                   % (maildir.root, maildir_extra))
-    else:
-        modules = maildir.conf()
+IMAP_AUTOCREATE = " autocreate = Drafts Sent Trash Junk Archive\n"
+
+
+def imap_config(store, port, tls_port=None, imap=""):
+    """Module sections and listeners for an IMAP server over `store` (a
+    Maildir, or any store with its interface: pzpostgres.PgStore), the
+    storage creating the special-use folders at a user's first login."""
+    modules = store.conf(IMAP_AUTOCREATE)
     modules += "module imap {\n%s}\n" % imap
     listeners = "listener imap {\n protocol = imap\n address = 127.0.0.1:%d\n}\n" % port
     if tls_port:

@@ -140,10 +140,14 @@ class Cluster:
             self.port, db, user, password)
 
     def psql(self, sql, db="poczta", user="postgres", check=True):
-        """Run SQL; rows come back as lists of strings ('|' separated)."""
-        r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                            "-h", self.dir, "-p", str(self.port), "-U", user, "-d", db,
-                            "-c", sql], capture_output=True, text=True)
+        """Run SQL; rows come back as lists of strings ('|' separated).
+        Long SQL (a big message to deliver) goes through standard input:
+        an argument is limited in size."""
+        args = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.dir,
+                "-p", str(self.port), "-U", user, "-d", db]
+        long_sql = len(sql) > 65536
+        r = subprocess.run(args + ["-f", "-"] if long_sql else args + ["-c", sql],
+                           input=sql if long_sql else None, capture_output=True, text=True)
         if check and r.returncode != 0:
             raise RuntimeError("psql %r: %s" % (sql[:200], r.stderr))
         return [line.split("|") for line in r.stdout.splitlines() if line != ""]
@@ -267,9 +271,10 @@ class PgStore:
     def module_conf(self, extra=""):
         return "module postgres {\n conninfo = %s\n%s}\n" % (self.cluster.conninfo(), extra)
 
-    def conf(self):
+    def conf(self, extra=""):
+        """The storage's config; `extra` goes into its module section."""
         self.load_users(os.path.join(os.path.dirname(self.root), "users"))
-        return "storage = postgres\nauth = postgres\n" + self.module_conf()
+        return "storage = postgres\nauth = postgres\n" + self.module_conf(extra)
 
     def load_users(self, path):
         """Copy a Dovecot-style passwd file ({PLAIN} passwords) into pz_users."""

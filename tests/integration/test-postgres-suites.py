@@ -1,11 +1,15 @@
-"""The POP3 and LMTP suites again, with postgres storage and postgres users,
-against a PostgreSQL this module starts.
+"""The POP3, LMTP and IMAP suites again, with postgres storage and postgres
+users, against a PostgreSQL this module starts.
 
-test-pop3.py and test-lmtp.py are loaded as they are, and every TestCase
-class in them runs again here (as Pg<Name>) with their Maildir fixture
-replaced by pzpostgres.PgStore: the mail store and the users (copied from
-the test's passwd file, with crypt(3) hashes) are in the database; the
-config says `storage = postgres` and `auth = postgres`.
+test-pop3.py, test-lmtp.py, test-imap.py, test-imap-messages.py,
+test-imap-concurrency.py and test-imap-clients.py are loaded as they are,
+and every TestCase class in them runs again here (as Pg<Name>) with their
+Maildir fixture replaced by pzpostgres.PgStore: the mail store and the users
+(copied from the test's passwd file, with crypt(3) hashes) are in the
+database; the config says `storage = postgres` and `auth = postgres`, and
+the IMAP suites' `autocreate` goes into the postgres module's section
+(pzfixture.imap_config).  No test is left out.  The IMAP suites need no
+shim: they only reach the store through deliver() and the IMAP protocol.
 
 A few tests look at maildir files on disk.  Until they use the
 storage-neutral checks at the end of pzfixture.py (message_count,
@@ -122,6 +126,10 @@ def adopt(filename):
 
 adopt("test-pop3.py")
 adopt("test-lmtp.py")
+adopt("test-imap.py")
+adopt("test-imap-messages.py")
+adopt("test-imap-concurrency.py")
+adopt("test-imap-clients.py")
 
 
 def setUpModule():

@@ -58,6 +58,12 @@ struct pz_stream_ops {
 	void (*close)(void *ctx);           /* may be NULL */
 };
 
+/* A field of a message header as host->mail_search_fields gives it (ABI
+ * 1.2): the name and raw value are NUL-terminated; `folded` may hold NULs
+ * and is `folded_len` bytes long. */
+typedef void pz_search_field_cb(void *ctx, const char *name, const char *value,
+				size_t value_len, const char *folded, size_t folded_len);
+
 struct pz_host {
 	size_t size;          /* sizeof(struct pz_host) of the running core */
 	uint16_t abi_major;
@@ -273,6 +279,22 @@ struct pz_host {
 			       const struct pz_search_key *key,
 			       const pz_uid_array *candidates, pz_uid_array *result_r,
 			       pz_error *err);
+
+	/* ---- ABI 1.2: header search in the storage.  Test with
+	 * PZ_HOST_HAS(host, mail_search_fields). */
+	/* Each field of the message's top-level header, in order, as a SEARCH
+	 * HEADER key sees it in search_evaluate: `cb` gets its name, its raw
+	 * value (continuation lines joined with "\n"; what mail_date_parse
+	 * reads for SENT*) and its decoded value in folded form (may hold
+	 * NULs).  A HEADER key matches when some field of that name (ASCII
+	 * case-insensitive) has a folded value that contains the key's string
+	 * folded by mail_search_fold, byte for byte; the empty string matches
+	 * any such field.  Pointers are valid during the call only.  0, or -1
+	 * on a read error. */
+	int (*mail_search_fields)(pz_stream *msg, pz_search_field_cb *cb, void *ctx);
+	/* A search string folded as mail_search_fields folds values; its
+	 * length in *len_r. */
+	char *(*mail_search_fold)(pz_pool *pool, const char *s, size_t *len_r);
 
 	/* New calls are added here, at the end, with a minor bump. */
 };

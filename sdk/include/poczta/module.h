@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define PZ_ABI_MAJOR 1
-#define PZ_ABI_MINOR 1
+#define PZ_ABI_MINOR 2
 
 #define PZ_MODULE_MAGIC 0x707a6d64u /* "pzmd" */
 
