@@ -16,8 +16,7 @@ modules_postgres_postgres_la_SOURCES = \
 modules_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(OPENSSL_CFLAGS)
 modules_postgres_postgres_la_LIBADD = $(PQ_LIBS) $(OPENSSL_LIBS) $(CRYPT_LIBS)
 modules_postgres_postgres_la_LDFLAGS = $(PZ_MODULE_LDFLAGS)
-EXTRA_DIST += modules/postgres/README.md modules/postgres/ABI-REQUESTS.txt \
-	modules/postgres/30-postgres.conf
+EXTRA_DIST += modules/postgres/README.md modules/postgres/ABI-REQUESTS.txt
 
 # The admin helper poczta-admin runs for `db status|migrate|gc`, `import`
 # and `export` (it links libpq, which the core must not).
