@@ -635,7 +635,7 @@ static const struct admin_cmd admin_cmds[] = {
 	  "      PostgreSQL with its UIDs, UIDVALIDITY, flags, keywords and dates;\n"
 	  "      refused when USER already has mail there, unless --force (which\n"
 	  "      replaces the mailboxes imported)" ADMIN_PGSQL_NOTE },
-	{ "export", cmd_pgsql, "[-c FILE] [-d CONNINFO] USER MAILDIR",
+	{ "export", cmd_pgsql, "[-c FILE] USER MAILDIR",
 	  "write USER's mail in PostgreSQL as a new Maildir++ folder MAILDIR with\n"
 	  "      its UIDs (dovecot-uidlist), UIDVALIDITY, flags and keywords"
 	  ADMIN_PGSQL_NOTE },

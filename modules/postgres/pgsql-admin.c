@@ -7,11 +7,12 @@
  *                                        transaction each, advisory lock)
  *   db gc      [-c FILE | -d CONNINFO]   remove unreferenced bodies
  *   import [-c FILE] [-d CONNINFO] [--force] USER [MAILDIR]
- *   export [-c FILE] [-d CONNINFO] USER MAILDIR
+ *   export [-c FILE] USER MAILDIR
  *
  * The connection string comes from -d, else from `conninfo` in the
  * `module postgres { }` section of the config (default
- * PZ_SYSCONFDIR/poczta.conf).  Exit status: 0 done, 1 failed, 2 bad usage,
+ * PZ_SYSCONFDIR/poczta.conf).  Export reads the mail through the module,
+ * so with the config's conninfo only.  Exit status: 0 done, 1 failed, 2 bad usage,
  * 3 (db status) the schema needs attention.
  */
 #include "config-core.h"
@@ -51,7 +52,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: poczta-admin db status|migrate|gc [-c FILE | -d CONNINFO]\n"
 		"       poczta-admin import [-c FILE] [-d CONNINFO] [--force] USER [MAILDIR]\n"
-		"       poczta-admin export [-c FILE] [-d CONNINFO] USER MAILDIR\n"
+		"       poczta-admin export [-c FILE] USER MAILDIR\n"
 		"  -c FILE      poczta.conf (default %s/poczta.conf)\n"
 		"  -d CONNINFO  libpq connection string (default: `conninfo` of the\n"
 		"               config's `module postgres { }` section)\n"
@@ -280,7 +281,10 @@ static int run_job(const char *what, struct adm_opts *o, const char *user,
 
 /* ---- main */
 
-static int parse_opts(int argc, char **argv, int allow_force, struct adm_opts *o)
+/* parse_opts - the options of a command: `allowed` holds the short
+ * options it takes ('f' for --force); -1 when the command should go on,
+ * else the exit code */
+static int parse_opts(int argc, char **argv, const char *allowed, struct adm_opts *o)
 {
 	static const struct option opts[] = {
 		{ "force", no_argument, NULL, 'f' },
@@ -290,6 +294,8 @@ static int parse_opts(int argc, char **argv, int allow_force, struct adm_opts *o
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:d:h", opts, NULL)) != -1) {
+		if (c != 'h' && (c == '?' || c == ':' || strchr(allowed, c) == NULL))
+			goto bad;
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -299,8 +305,6 @@ static int parse_opts(int argc, char **argv, int allow_force, struct adm_opts *o
 			o->conninfo = strdup(optarg);
 			break;
 		case 'f':
-			if (!allow_force)
-				goto bad;
 			o->force = 1;
 			break;
 		case 'h':
@@ -328,7 +332,7 @@ int main(int argc, char **argv)
 
 			if (strcmp(argv[2], adm_db_cmds[i].name) != 0)
 				continue;
-			if ((ret = parse_opts(argc - 2, argv + 2, 0, &o)) >= 0)
+			if ((ret = parse_opts(argc - 2, argv + 2, "cd", &o)) >= 0)
 				return ret;
 			if ((c = adm_connect(&o)) == NULL)
 				return ADM_FAILED;
@@ -340,13 +344,13 @@ int main(int argc, char **argv)
 	} else if (argc >= 2 && strcmp(argv[1], "import") == 0) {
 		o.want_args = 1;
 		o.max_args = 2;
-		if ((ret = parse_opts(argc - 1, argv + 1, 1, &o)) >= 0)
+		if ((ret = parse_opts(argc - 1, argv + 1, "cdf", &o)) >= 0)
 			return ret;
 		return run_job("import", &o, argv[optind + 1],
 			       optind + 2 < argc ? argv[optind + 2] : NULL);
 	} else if (argc >= 2 && strcmp(argv[1], "export") == 0) {
 		o.want_args = o.max_args = 2;
-		if ((ret = parse_opts(argc - 1, argv + 1, 0, &o)) >= 0)
+		if ((ret = parse_opts(argc - 1, argv + 1, "c", &o)) >= 0)
 			return ret;
 		return run_job("export", &o, argv[optind + 1], argv[optind + 2]);
 	}
