@@ -22,6 +22,10 @@ endif
 if BUILD_IMAP
 dist_pzconfd_DATA += conf/conf.d/30-imap.conf
 endif
+# inactive as installed (all commented out): it needs a database first
+if HAVE_PGSQL
+dist_pzconfd_DATA += conf/conf.d/30-postgres.conf
+endif
 EXTRA_DIST += conf/poczta.conf.in conf/conf.d/10-passwd-file.conf.in
 CLEANFILES += conf/poczta.conf conf/conf.d/10-passwd-file.conf
 

@@ -1,9 +1,11 @@
 /* admin.c - poczta-admin, the administrator's tool: hash passwords and
- * manage the users of a passwd-file.
+ * manage the users of a passwd-file; the PostgreSQL commands (db, import,
+ * export) are run by the postgres module's helper.
  *
  * Subcommands are rows of admin_cmds[]: a name of one or more words, the
  * function, and its usage.  Exit status: 0 done, 1 failed (the reason on
- * stderr), 2 bad usage. */
+ * stderr), 2 bad usage; a helper's own codes pass through (db status: 3
+ * when this poczta cannot use the database). */
 #include "config-core.h"
 
 #include <crypt.h>
@@ -36,6 +38,13 @@
 #define ADMIN_MAX_PASSWORD 1024   /* bytes of a password read */
 #define ADMIN_MAX_WORDS 4         /* words in a command name */
 #define ADMIN_BCRYPT_MAX 72       /* bcrypt ignores bytes past this */
+#define ADMIN_MAX_ARGS 256        /* arguments passed on to a helper */
+
+/* The postgres module's helper (it links libpq; this program must not, as
+ * the module is packaged and installed apart).  POCZTA_LIBEXECDIR points
+ * at another folder, e.g. a build tree, as GIT_EXEC_PATH does for git. */
+#define ADMIN_PGSQL_HELPER "postgres-admin"
+#define ADMIN_LIBEXECDIR_ENV "POCZTA_LIBEXECDIR"
 
 struct admin_cmd {
 	const char *name;     /* "passwd", "user add" */
@@ -555,6 +564,50 @@ static int cmd_user_list(const struct admin_cmd *cmd, int argc, char **argv)
 	return ret;
 }
 
+/* cmd_pgsql - run the postgres module's helper with the command's name
+ * words and arguments; returns only when it cannot be run. */
+static int cmd_pgsql(const struct admin_cmd *cmd, int argc, char **argv)
+{
+	const char *dir = getenv(ADMIN_LIBEXECDIR_ENV);
+	char *args[ADMIN_MAX_ARGS + ADMIN_MAX_WORDS + 2];
+	char name[64], path[4096], *save = NULL, *w;
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			admin_cmd_usage(stdout, cmd);
+			return ADMIN_OK;
+		}
+	}
+	if (argc - 1 > ADMIN_MAX_ARGS)
+		return admin_bad_usage(cmd, "too many arguments", NULL);
+	if (dir == NULL || *dir == '\0')
+		dir = PZ_PKGLIBEXECDIR;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, ADMIN_PGSQL_HELPER) >=
+	    sizeof(path)) {
+		admin_error(cmd, "%s is too long", ADMIN_LIBEXECDIR_ENV);
+		return ADMIN_FAILED;
+	}
+	snprintf(name, sizeof(name), "%s", cmd->name);
+	args[n++] = path;
+	for (w = strtok_r(name, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save))
+		args[n++] = w;
+	for (int i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	execv(path, args);
+	if (errno == ENOENT)
+		admin_error(cmd, "%s is not installed: this command needs the postgres "
+			    "module (the poczta-pgsql package, or poczta built with "
+			    "PostgreSQL support)", path);
+	else
+		admin_error(cmd, "cannot run %s: %s", path, strerror(errno));
+	return ADMIN_FAILED;
+}
+
+#define ADMIN_DB_USAGE "[-c FILE | -d CONNINFO]"
+#define ADMIN_PGSQL_NOTE "\n      (run by the postgres module's helper)"
+
 static const struct admin_cmd admin_cmds[] = {
 	{ "passwd", cmd_passwd, "[-s yescrypt|sha512|bcrypt]",
 	  "print the crypt(3) hash of a password read from the terminal (asked\n"
@@ -568,6 +621,24 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "user del", cmd_user_del, "-f FILE NAME", "remove a user from a passwd-file" },
 	{ "user list", cmd_user_list, "-f FILE",
 	  "list the users of a passwd-file with their fields (never the hashes)" },
+	{ "db status", cmd_pgsql, ADMIN_DB_USAGE,
+	  "show the PostgreSQL schema version and whether this poczta can use it\n"
+	  "      (exit 3 when it cannot)" ADMIN_PGSQL_NOTE },
+	{ "db migrate", cmd_pgsql, ADMIN_DB_USAGE,
+	  "create or upgrade the PostgreSQL schema, one transaction per migration"
+	  ADMIN_PGSQL_NOTE },
+	{ "db gc", cmd_pgsql, ADMIN_DB_USAGE,
+	  "remove message bodies that no message references any more"
+	  ADMIN_PGSQL_NOTE },
+	{ "import", cmd_pgsql, "[-c FILE] [-d CONNINFO] [--force] USER [MAILDIR]",
+	  "copy USER's maildir (MAILDIR, else the user's maildir location) into\n"
+	  "      PostgreSQL with its UIDs, UIDVALIDITY, flags, keywords and dates;\n"
+	  "      refused when USER already has mail there, unless --force (which\n"
+	  "      replaces the mailboxes imported)" ADMIN_PGSQL_NOTE },
+	{ "export", cmd_pgsql, "[-c FILE] USER MAILDIR",
+	  "write USER's mail in PostgreSQL as a new Maildir++ folder MAILDIR with\n"
+	  "      its UIDs (dovecot-uidlist), UIDVALIDITY, flags and keywords"
+	  ADMIN_PGSQL_NOTE },
 };
 static const size_t admin_cmd_count = sizeof(admin_cmds) / sizeof(admin_cmds[0]);
 

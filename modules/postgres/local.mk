@@ -17,15 +17,17 @@ modules_postgres_postgres_la_SOURCES = \
 modules_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(OPENSSL_CFLAGS)
 modules_postgres_postgres_la_LIBADD = $(PQ_LIBS) $(OPENSSL_LIBS) $(CRYPT_LIBS)
 modules_postgres_postgres_la_LDFLAGS = $(PZ_MODULE_LDFLAGS)
-EXTRA_DIST += modules/postgres/README.md modules/postgres/ABI-REQUESTS.txt \
-	modules/postgres/30-postgres.conf
+EXTRA_DIST += modules/postgres/README.md modules/postgres/ABI-REQUESTS.txt
 
-# The schema tool (until `poczta-admin db migrate` runs the same code).
-bin_PROGRAMS += modules/postgres/pz-pg-migrate
-modules_postgres_pz_pg_migrate_SOURCES = modules/postgres/pz-pg-migrate.c \
+# The admin helper poczta-admin runs for `db status|migrate|gc`, `import`
+# and `export` (it links libpq, which the core must not).
+pkglibexec_PROGRAMS += modules/postgres/postgres-admin
+modules_postgres_postgres_admin_SOURCES = modules/postgres/pgsql-admin.h \
+	modules/postgres/pgsql-admin.c modules/postgres/pgsql-admin-walk.c \
+	modules/postgres/pgsql-admin-import.c modules/postgres/pgsql-admin-export.c \
 	modules/postgres/pgsql-schema.c modules/postgres/pgsql.h
-modules_postgres_pz_pg_migrate_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
-modules_postgres_pz_pg_migrate_LDADD = core/libpzcore.la $(PQ_LIBS)
+modules_postgres_postgres_admin_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(OPENSSL_CFLAGS)
+modules_postgres_postgres_admin_LDADD = core/libpzcore.la $(PQ_LIBS) $(OPENSSL_LIBS)
 
 # Tests start their own PostgreSQL (tests/integration/pzpostgres.py).
 EXTRA_DIST += tests/integration/pzpostgres.py tests/unit/test-postgres-util.c
@@ -40,11 +42,14 @@ tests_unit_test_postgres_concurrency_CFLAGS = $(UNIT_CFLAGS) $(PQ_CFLAGS)
 tests_unit_test_postgres_concurrency_LDADD = $(UNIT_LDADD) $(PQ_LIBS)
 endif
 
-# Integration: the POP3 and LMTP suites again with postgres storage, and
-# the cluster tests (two nodes, restarts, failover to a replica).
+# Integration: the POP3 and LMTP suites again with postgres storage, the
+# cluster tests (two nodes, restarts, failover to a replica), and
+# poczta-admin import/export between maildir and postgres.
 TESTS += tests/integration/test-postgres-suites.py tests/integration/test-postgres.py \
+	tests/integration/test-pgsql-admin.py \
 	tests/integration/test-search-storages.py
 EXTRA_DIST += tests/integration/test-postgres-suites.py tests/integration/test-postgres.py \
+	tests/integration/test-pgsql-admin.py \
 	tests/integration/test-search-storages.py
 
 # The benchmark: the maildir benchmark's figures, with postgres storage.

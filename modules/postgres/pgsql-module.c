@@ -44,7 +44,7 @@ static const struct pz_config_key pgsql_keys[] = {
 	{ "connect_timeout", PZ_CONF_DURATION, "5s",
 	  "how long one connection attempt may take (per host)" },
 	{ "auto_migrate", PZ_CONF_BOOL, "no",
-	  "create or upgrade the schema at start-up (else run pz-pg-migrate)" },
+	  "create or upgrade the schema at start-up (else run poczta-admin db migrate)" },
 	{ "autocreate", PZ_CONF_LIST, NULL,
 	  "mailboxes created (and subscribed) for a new user, e.g. "
 	  "\"Drafts Sent Trash Junk Archive\"; these names get their special-use" },

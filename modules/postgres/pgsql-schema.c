@@ -2,7 +2,8 @@
  * node makes before it uses a database, and the sweep of orphaned bodies.
  *
  * Plain libpq and no host API: the module (auto_migrate, and the check on
- * every new connection) and pz-pg-migrate share this file.
+ * every new connection) and its admin helper (pgsql-admin.c) share this
+ * file.
  *
  * pz_schema_version has one row per migration applied: its version, the
  * oldest version a node must know to keep using the schema
@@ -193,13 +194,14 @@ int pgsql_schema_check(PGconn *c, char **error_r)
 	if (version < 0)
 		return -1;
 	if (version == 0) {
-		*error_r = fmtdup("the database has no poczta schema: run pz-pg-migrate "
-				  "(or set auto_migrate = yes)");
+		*error_r = fmtdup("the database has no poczta schema: run poczta-admin "
+				  "db migrate (or set auto_migrate = yes)");
 		return -1;
 	}
 	if (version < PGSQL_SCHEMA_VERSION) {
 		*error_r = fmtdup("the database schema is version %d, this poczta needs "
-				  "version %d: run pz-pg-migrate", version, PGSQL_SCHEMA_VERSION);
+				  "version %d: run poczta-admin db migrate", version,
+				  PGSQL_SCHEMA_VERSION);
 		return -1;
 	}
 	if (min_compatible > PGSQL_SCHEMA_VERSION) {

@@ -9,7 +9,9 @@
  *                     error classes of SQLSTATEs, LISTEN/NOTIFY plumbing
  *   pgsql-sql.c       every SQL statement the module runs, in one table
  *   pgsql-schema.c    versioned migrations and the version check (plain
- *                     libpq: pz-pg-migrate links it too)
+ *                     libpq: the admin helper links it too)
+ *   pgsql-admin*.c    postgres-admin, the helper poczta-admin runs for db,
+ *                     import and export (a program; see pgsql-admin.h)
  *   pgsql-names.c     mailbox name and keyword validation
  *   pgsql-mailbox.c   list, create, delete, rename, subscribe, status
  *   pgsql-view.c      mailbox_open/close/sync, views, \Recent, notify fd

@@ -5,7 +5,8 @@ Cluster: initdb into a short temporary folder (as the `postgres` user when
 the tests run as root: PostgreSQL refuses root), a unix socket in that
 folder, TCP on 127.0.0.1 with scram passwords, fsync off.  create_db() makes
 the role `poczta` (password `secret`) and its database `poczta`, and installs
-the schema with pz-pg-migrate.  Cluster.replica() makes a streaming standby
+the schema with `poczta-admin db migrate`.  admin() runs poczta-admin with
+the build's postgres-admin helper (POCZTA_LIBEXECDIR).  Cluster.replica() makes a streaming standby
 of a running cluster (pg_basebackup -R) for failover tests.
 
 PgStore(cluster, root) has the Maildir fixture's interface (root, conf(),
@@ -29,9 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
-MIGRATE = os.path.join(BUILD, "modules", "postgres", "pz-pg-migrate")
+ADMIN = os.path.join(BUILD, "core", "poczta-admin")
+HELPER_DIR = os.path.join(BUILD, "modules", "postgres")
 AS_ROOT = os.geteuid() == 0
 
 
@@ -56,6 +59,13 @@ def free_port():
             continue
         finally:
             s.close()
+
+
+def admin(*args, timeout=120):
+    """Run `poczta-admin ARGS` with this build's postgres-admin helper."""
+    env = dict(os.environ, POCZTA_LIBEXECDIR=HELPER_DIR)
+    return subprocess.run([ADMIN] + list(args), capture_output=True, text=True,
+                          env=env, timeout=timeout)
 
 
 def as_postgres(args, **kw):
@@ -155,10 +165,9 @@ class Cluster:
     def create_db(self):
         self.psql("CREATE ROLE poczta LOGIN PASSWORD 'secret'", db="postgres")
         self.psql("CREATE DATABASE poczta OWNER poczta", db="postgres")
-        r = subprocess.run([MIGRATE, "-d", self.conninfo(), "migrate"],
-                           capture_output=True, text=True)
+        r = admin("db", "migrate", "-d", self.conninfo())
         if r.returncode != 0:
-            raise RuntimeError("pz-pg-migrate: " + r.stdout + r.stderr)
+            raise RuntimeError("poczta-admin db migrate: " + r.stdout + r.stderr)
         self.psql(TEST_FUNCTIONS, user="poczta")
         return self
 
@@ -170,6 +179,21 @@ class Cluster:
                      str(self.port), "-U", "postgres", "-D", r.data, "-R", "-X", "stream",
                      "-c", "fast", "--no-sync"], check=True, stdout=subprocess.DEVNULL)
         return r.start()
+
+
+class ClusterTestCase(unittest.TestCase):
+    """Tests that share one cluster (self.cluster, with the schema), made
+    once per class."""
+
+    cluster = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster().initdb().start().create_db()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.destroy()
 
 
 # A delivery done straight in SQL, as an outside delivery agent would: what

@@ -72,6 +72,17 @@ expect_status 2 "user add without NAME" "$ADMIN" user add -f "$T/users" -p x
 expect_status 2 "user add with -p and -H" "$ADMIN" user add -f "$T/users" -p x -H y bob
 expect_status 2 "user del with an add option" "$ADMIN" user del -f "$T/users" --home /x bob
 
+# ---- the postgres commands without the postgres module's helper
+expect_status 0 "--help" "$ADMIN" --help
+check "--help lists db migrate" contains "$T/out" "poczta-admin db migrate"
+for cmd in "db status" "db migrate" "db gc" "import demo" "export demo /x"; do
+	# shellcheck disable=SC2086
+	expect_status 1 "$cmd without the helper" env POCZTA_LIBEXECDIR="$T/none" "$ADMIN" $cmd
+	check "$cmd says what is missing" contains "$T/err" "$T/none/postgres-admin is not installed: this command needs the postgres module"
+done
+expect_status 0 "db migrate --help without the helper" env POCZTA_LIBEXECDIR="$T/none" "$ADMIN" db migrate --help
+expect_status 2 "db without subcommand" "$ADMIN" db
+
 # ---- passwd: one line from stdin (not a terminal)
 for scheme in yescrypt sha512 bcrypt; do
 	case $scheme in

@@ -4,7 +4,7 @@ through one, read through the other; concurrent appends never repeat a
 UID), PostgreSQL restarted under LMTP load (no acknowledged message lost),
 a primary stopped and its streaming replica promoted (service resumes
 through the multi-host conninfo), the replies while the database is away,
-the schema check, users from the table, and pz-pg-migrate."""
+the schema check, users from the table, and `poczta-admin db`."""
 import os
 import poplib
 import re
@@ -19,9 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pzfixture import BUILD, POCZTA, LineClient, Poczta, free_port  # noqa: E402
 import pzpostgres  # noqa: E402
-from pzpostgres import Cluster, PgStore  # noqa: E402
-
-MIGRATE = pzpostgres.MIGRATE
+from pzpostgres import PgStore  # noqa: E402
 
 
 class Lmtp:
@@ -102,17 +100,7 @@ class Node:
         self.pz.cleanup()
 
 
-class PgTestCase(unittest.TestCase):
-    cluster = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster().initdb().start().create_db()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.destroy()
-
+class PgTestCase(pzpostgres.ClusterTestCase):
     def setUp(self):
         self.store = PgStore(self.cluster, tempfile.mkdtemp(prefix="pzs.", dir="/tmp"))
         self.store.add_user("demo", "demo")
@@ -324,9 +312,8 @@ class SchemaTest(PgTestCase):
         return subprocess.run([POCZTA, "-t", "-c", conf], capture_output=True, text=True,
                               timeout=60)
 
-    def migrate(self, *args):
-        return subprocess.run([MIGRATE] + list(args), capture_output=True, text=True,
-                              timeout=60)
+    def db(self, command, *args):
+        return pzpostgres.admin("db", command, *args)
 
     def test_newer_schema_is_refused(self):
         self.assertEqual(self.poczta_t(self.cluster.conninfo()).returncode, 0)
@@ -337,7 +324,7 @@ class SchemaTest(PgTestCase):
             self.assertIn("the database schema is version 99, newer than this poczta "
                           "understands", r.stderr)
             self.assertIn("upgrade poczta on this node", r.stderr)
-            r = self.migrate("-d", self.cluster.conninfo(), "status")
+            r = self.db("status", "-d", self.cluster.conninfo())
             self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
             # a newer schema that says old nodes may use it: fine
             self.cluster.psql("UPDATE pz_schema_version SET min_compatible = 1 "
@@ -352,17 +339,17 @@ class SchemaTest(PgTestCase):
             self.cluster.psql("CREATE DATABASE %s OWNER poczta" % db, db="postgres")
         r = self.poczta_t(self.cluster.conninfo(db="fresh1"))
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("has no poczta schema: run pz-pg-migrate", r.stderr)
-        r = self.migrate("-d", self.cluster.conninfo(db="fresh1"), "migrate")
+        self.assertIn("has no poczta schema: run poczta-admin db migrate", r.stderr)
+        r = self.db("migrate", "-d", self.cluster.conninfo(db="fresh1"))
         self.assertEqual(r.returncode, 0, r.stderr)
         versions = self.cluster.psql("SELECT count(*) FROM pz_schema_version", db="fresh1")
         self.assertIn("%s migration" % versions[0][0], r.stdout)
-        r = self.migrate("-d", self.cluster.conninfo(db="fresh1"), "migrate")
+        r = self.db("migrate", "-d", self.cluster.conninfo(db="fresh1"))
         self.assertIn("0 migrations applied", r.stdout)
         self.assertEqual(self.poczta_t(self.cluster.conninfo(db="fresh1")).returncode, 0)
         r = self.poczta_t(self.cluster.conninfo(db="fresh2"), " auto_migrate = yes\n")
         self.assertEqual(r.returncode, 0, r.stderr)
-        r = self.migrate("-d", self.cluster.conninfo(db="fresh2"), "status")
+        r = self.db("status", "-d", self.cluster.conninfo(db="fresh2"))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("usable", r.stdout)
 
@@ -373,7 +360,7 @@ class SchemaTest(PgTestCase):
         conf = os.path.join(self.store.root, "c.conf")
         with open(conf, "w") as f:
             f.write("module postgres {\n conninfo = %s\n}\n" % self.cluster.conninfo())
-        r = self.migrate("-c", conf, "gc")
+        r = self.db("gc", "-c", conf)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("1 unreferenced body removed", r.stdout)
         self.assertEqual(self.cluster.psql("SELECT count(*) FROM pz_body"), [["1"]])
