@@ -3,5 +3,6 @@
 # the check programs; run the driver from the build tree, as root:
 #     /usr/bin/python3 $(srcdir)/bench/run-pop3-lmtp.py
 check_PROGRAMS += bench/mailload
-bench_mailload_SOURCES = bench/mailload.c bench/mailload-session.c bench/mailload.h
+bench_mailload_SOURCES = bench/mailload.c bench/mailload-session.c bench/mailload-imap.c \
+	bench/mailload.h
 dist_check_SCRIPTS += bench/run-pop3-lmtp.py
