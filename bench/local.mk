@@ -6,3 +6,4 @@ check_PROGRAMS += bench/mailload
 bench_mailload_SOURCES = bench/mailload.c bench/mailload-session.c bench/mailload-imap.c \
 	bench/mailload.h
 dist_check_SCRIPTS += bench/run-pop3-lmtp.py
+EXTRA_DIST += bench/benchlib.py
