@@ -1,6 +1,7 @@
 /* bench/mailload-session.c - the load generator's client sessions: a
- * blocking connection to 127.0.0.1 with timeouts and a bounded line reader,
- * a whole POP3 session, and LMTP deliveries over a kept connection. */
+ * blocking connection to 127.0.0.1 with timeouts and a bounded line reader
+ * (also used by the IMAP client, mailload-imap.c), a whole POP3 session,
+ * and LMTP deliveries over a kept connection. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -27,8 +28,8 @@ void load_fail(struct load_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* conn_open - a blocking TCP connection to 127.0.0.1:port with timeouts. */
-static int conn_open(struct load_conn *c, uint16_t port)
+/* load_conn_open - a blocking TCP connection to 127.0.0.1:port with timeouts. */
+int load_conn_open(struct load_conn *c, uint16_t port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct timeval tv = { .tv_sec = LOAD_IO_TIMEOUT_S };
@@ -51,15 +52,15 @@ static int conn_open(struct load_conn *c, uint16_t port)
 	return 0;
 }
 
-static void conn_close(struct load_conn *c)
+void load_conn_close(struct load_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 }
 
-/* conn_send - all of `len` bytes, or -1. */
-static int conn_send(struct load_conn *c, const void *data, size_t len)
+/* load_conn_send - all of `len` bytes, or -1. */
+int load_conn_send(struct load_conn *c, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -79,14 +80,32 @@ static int conn_send(struct load_conn *c, const void *data, size_t len)
 	return 0;
 }
 
-/* conn_line - the next line without its CRLF, NUL-terminated inside the
+/* conn_fill - one read into the free end of the buffer (not full): 0, or
+ * -1 counted on EOF, a timeout or an error. */
+static int conn_fill(struct load_conn *c)
+{
+	for (;;) {
+		ssize_t r = read(c->fd, c->buf + c->end, sizeof(c->buf) - c->end);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			load_fail(c->res, "read: %s", r < 0 ? strerror(errno) : "connection closed");
+			return -1;
+		}
+		c->res->bytes_in += (uint64_t)r;
+		c->end += (size_t)r;
+		return 0;
+	}
+}
+
+/* load_conn_line - the next line without its CRLF, NUL-terminated inside the
  * buffer; valid until the next read.  A line longer than the buffer, EOF
  * and timeouts are errors. */
-static int conn_line(struct load_conn *c, char **line_r, size_t *len_r)
+int load_conn_line(struct load_conn *c, char **line_r, size_t *len_r)
 {
 	for (;;) {
 		char *nl = memchr(c->buf + c->start, '\n', c->end - c->start);
-		ssize_t r;
 
 		if (nl != NULL) {
 			size_t len = (size_t)(nl - (c->buf + c->start));
@@ -108,16 +127,26 @@ static int conn_line(struct load_conn *c, char **line_r, size_t *len_r)
 			load_fail(c->res, "reply line longer than %u bytes", LOAD_BUF_SIZE);
 			return -1;
 		}
-		r = read(c->fd, c->buf + c->end, sizeof(c->buf) - c->end);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			load_fail(c->res, "read: %s", r < 0 ? strerror(errno) : "connection closed");
+		if (conn_fill(c) < 0)
 			return -1;
-		}
-		c->res->bytes_in += (uint64_t)r;
-		c->end += (size_t)r;
 	}
+}
+
+/* load_conn_skip - drop `len` bytes: what the buffer holds, then reads. */
+int load_conn_skip(struct load_conn *c, size_t len)
+{
+	while (len > 0) {
+		size_t have = c->end - c->start, n = have < len ? have : len;
+
+		c->start += n;
+		len -= n;
+		if (len == 0)
+			break;
+		c->start = c->end = 0;
+		if (conn_fill(c) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* conn_reply - read one line that must start with `want`. */
@@ -126,7 +155,7 @@ static int conn_reply(struct load_conn *c, const char *want, char **line_r)
 	char *line;
 	size_t len;
 
-	if (conn_line(c, &line, &len) < 0)
+	if (load_conn_line(c, &line, &len) < 0)
 		return -1;
 	if (strncmp(line, want, strlen(want)) != 0) {
 		load_fail(c->res, "wanted %s, got: %.100s", want, line);
@@ -153,7 +182,7 @@ conn_cmd(struct load_conn *c, const char *want, char **line_r, const char *fmt, 
 		return -1;
 	}
 	memcpy(cmd + n, "\r\n", 2);
-	if (conn_send(c, cmd, (size_t)n + 2) < 0)
+	if (load_conn_send(c, cmd, (size_t)n + 2) < 0)
 		return -1;
 	return conn_reply(c, want, line_r);
 }
@@ -165,7 +194,7 @@ static int pop3_multiline(struct load_conn *c)
 	size_t len;
 
 	for (;;) {
-		if (conn_line(c, &line, &len) < 0)
+		if (load_conn_line(c, &line, &len) < 0)
 			return -1;
 		if (len == 1 && line[0] == '.')
 			return 0;
@@ -192,7 +221,7 @@ int load_pop3_session(struct load_conn *c, const struct load_opts *o, const char
 	long n, i;
 	int ret = -1;
 
-	if (conn_open(c, o->port) < 0)
+	if (load_conn_open(c, o->port) < 0)
 		return -1;
 	if (conn_reply(c, "+OK", NULL) < 0)
 		goto out;
@@ -221,7 +250,7 @@ int load_pop3_session(struct load_conn *c, const struct load_opts *o, const char
 		goto out;
 	ret = 0;
 out:
-	conn_close(c);
+	load_conn_close(c);
 	return ret;
 }
 
@@ -259,12 +288,12 @@ static int lmtp_open(struct load_conn *c, const struct load_opts *o)
 	char *line;
 	size_t len;
 
-	if (conn_open(c, o->port) < 0)
+	if (load_conn_open(c, o->port) < 0)
 		return -1;
-	if (conn_reply(c, "220", NULL) < 0 || conn_send(c, "LHLO mailload.example.net\r\n", 27) < 0)
+	if (conn_reply(c, "220", NULL) < 0 || load_conn_send(c, "LHLO mailload.example.net\r\n", 27) < 0)
 		goto fail;
 	do {
-		if (conn_line(c, &line, &len) < 0)
+		if (load_conn_line(c, &line, &len) < 0)
 			goto fail;
 		if (len < 4 || strncmp(line, "250", 3) != 0) {
 			load_fail(c->res, "LHLO: %.100s", line);
@@ -273,7 +302,7 @@ static int lmtp_open(struct load_conn *c, const struct load_opts *o)
 	} while (line[3] == '-');
 	return 0;
 fail:
-	conn_close(c);
+	load_conn_close(c);
 	return -1;
 }
 
@@ -305,7 +334,7 @@ static int lmtp_delivery(struct load_conn *c, const struct load_opts *o, uint64_
 		return 1;
 	}
 	if (conn_cmd(c, "354", NULL, "DATA") < 0 ||
-	    conn_send(c, msg, hlen + blen + 3) < 0 ||
+	    load_conn_send(c, msg, hlen + blen + 3) < 0 ||
 	    conn_reply(c, "250", NULL) < 0)
 		return -1;
 	return 0;
@@ -324,7 +353,7 @@ int load_lmtp_step(struct load_conn *c, const struct load_opts *o, unsigned int 
 	r = lmtp_delivery(c, o, idx + k * o->clients, (unsigned int)((idx + k) % o->users),
 			  body, msg);
 	if (r < 0)
-		conn_close(c);
+		load_conn_close(c);
 	return r;
 }
 
@@ -335,5 +364,5 @@ void load_lmtp_quit(struct load_conn *c)
 		return;
 	if (send(c->fd, "QUIT\r\n", 6, MSG_NOSIGNAL) == 6)
 		(void)!read(c->fd, c->buf, sizeof(c->buf));
-	conn_close(c);
+	load_conn_close(c);
 }

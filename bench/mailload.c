@@ -1,8 +1,8 @@
-/* bench/mailload.c - a small, cheap load generator for the POP3 and LMTP
- * benchmarks (bench/run-pop3-lmtp.py): options, worker processes and the
- * figures; the client sessions are in mailload-session.c.  It is a
- * benchmark tool, not a test: a failed session is counted and the next one
- * starts.
+/* bench/mailload.c - a small, cheap load generator for the POP3, LMTP and
+ * IMAP benchmarks (bench/run-pop3-lmtp.py, bench/run-imap.py): options,
+ * worker processes and the figures; the client sessions are in
+ * mailload-session.c and mailload-imap.c.  It is a benchmark tool, not a
+ * test: a failed session or command is counted and the next one starts.
  *
  *   mailload pop3 -p PORT -c CLIENTS -t SECONDS [-n MAX] [-u PREFIX]
  *                 [-k USERS] [-w PASSWORD] [-e MESSAGES] [-g]
@@ -21,6 +21,15 @@
  *       about MIN + (g * 7919) % (MAX - MIN + 1) bytes with g = i + k *
  *       CLIENTS.  With one client and -n USERS * M, every mailbox gets M
  *       messages of the same sizes on every server.
+ *   mailload imap -p PORT -c CLIENTS -t SECONDS [-n MAX] [-u PREFIX]
+ *                 [-k USERS] [-w PASSWORD] [-s SIZE] [-l]
+ *       each worker loops rounds of a mixed workload as PREFIX<i % USERS>
+ *       (LOGIN, SELECT, FETCH, STORE, SEARCH, APPEND, STORE \Deleted,
+ *       EXPUNGE, LOGOUT; mailload.h says which exactly); the mailbox keeps
+ *       its size, as every round expunges the SIZE-byte message (4096) it
+ *       appended.  -l: long sessions, one login per worker and rounds
+ *       without LOGIN and LOGOUT.  The rate is tagged-OK commands per
+ *       second; every NO, BAD or broken response is an error.
  *
  * CLIENTS worker processes are forked; each runs blocking sessions against
  * 127.0.0.1:PORT until SECONDS have passed or its share of MAX sessions is
@@ -44,8 +53,8 @@
 #include <unistd.h>
 #include "mailload.h"
 
-/* now_ns - CLOCK_MONOTONIC in nanoseconds. */
-static uint64_t now_ns(void)
+/* load_now_ns - CLOCK_MONOTONIC in nanoseconds. */
+uint64_t load_now_ns(void)
 {
 	struct timespec ts;
 
@@ -76,7 +85,7 @@ static uint64_t hist_value_us(unsigned int idx)
 	return (uint64_t)(HIST_SUB + idx % HIST_SUB) << (octave - 4);
 }
 
-static void record_latency(struct load_result *res, uint64_t ns)
+void load_record_latency(struct load_result *res, uint64_t ns)
 {
 	res->lat_sum_ns += ns;
 	if (ns > res->lat_max_ns)
@@ -86,29 +95,38 @@ static void record_latency(struct load_result *res, uint64_t ns)
 
 /* worker_loop - sessions until the deadline or the worker's quota. */
 static void worker_loop(struct load_conn *c, const struct load_opts *o, unsigned int idx,
-			const char *body, char *msg)
+			const char *body, char *msg, struct load_imap *imap)
 {
 	uint64_t quota = (o->max_sessions + o->clients - 1 - idx) / o->clients;
-	uint64_t start = now_ns(), deadline = start + (uint64_t)o->seconds * 1000000000ULL;
+	uint64_t start = load_now_ns(), deadline = start + (uint64_t)o->seconds * 1000000000ULL;
 	struct load_result *res = c->res;
 	char user[LOAD_MAX_NAME + 16];
 	uint64_t k;
 
 	snprintf(user, sizeof(user), "%s%02u", o->prefix, idx % o->users);
-	for (k = 0; res->sessions + res->errors < quota && now_ns() < deadline; k++) {
-		uint64_t t0 = now_ns();
-		int r = o->mode == LOAD_POP3 ? load_pop3_session(c, o, user) :
-			load_lmtp_step(c, o, idx, k, body, msg);
+	for (k = 0; res->sessions + res->errors < quota && load_now_ns() < deadline; k++) {
+		uint64_t t0 = load_now_ns();
+		int r;
 
+		if (o->mode == LOAD_IMAP) {
+			/* each command's latency is recorded as it completes */
+			r = load_imap_round(c, o, imap, k);
+			res->sessions += r == 0;
+			if (r < 0)
+				nanosleep(&(struct timespec){ 0, LOAD_RETRY_PAUSE_NS / 10 }, NULL);
+			continue;
+		}
+		r = o->mode == LOAD_POP3 ? load_pop3_session(c, o, user) :
+			load_lmtp_step(c, o, idx, k, body, msg);
 		if (r == 0) {
 			res->sessions++;
 			res->messages += o->mode == LOAD_LMTP;
-			record_latency(res, now_ns() - t0);
+			load_record_latency(res, load_now_ns() - t0);
 		} else if (o->mode == LOAD_POP3) {
 			nanosleep(&(struct timespec){ 0, LOAD_RETRY_PAUSE_NS / 10 }, NULL);
 		}
 	}
-	res->elapsed_ns = now_ns() - start;
+	res->elapsed_ns = load_now_ns() - start;
 }
 
 /* worker - one client process: buffers, the start signal, the loop. */
@@ -116,23 +134,31 @@ static void worker(const struct load_opts *o, unsigned int idx, int go_fd,
 		   struct load_result *res)
 {
 	struct load_conn *c = calloc(1, sizeof(*c));
+	struct load_imap *imap = NULL;
 	char *body = NULL, *msg = NULL;
 	char dummy;
 
 	if (o->mode == LOAD_LMTP) {
 		body = load_body_make(o->size_max);
 		msg = malloc(o->size_max + LOAD_HEADER_MAX + 3);
+	} else if (o->mode == LOAD_IMAP) {
+		imap = load_imap_new(o, idx);
 	}
-	if (c == NULL || (o->mode == LOAD_LMTP && (body == NULL || msg == NULL))) {
+	if (c == NULL || (o->mode == LOAD_LMTP && (body == NULL || msg == NULL)) ||
+	    (o->mode == LOAD_IMAP && imap == NULL)) {
 		load_fail(res, "out of memory");
 	} else {
 		c->fd = -1;
 		c->res = res;
 		while (read(go_fd, &dummy, 1) < 0 && errno == EINTR)
 			;
-		worker_loop(c, o, idx, body, msg);
-		load_lmtp_quit(c);
+		worker_loop(c, o, idx, body, msg, imap);
+		if (o->mode == LOAD_IMAP)
+			load_imap_quit(c, imap);
+		else
+			load_lmtp_quit(c);
 	}
+	load_imap_free(&imap);
 	free(body);
 	free(msg);
 	free(c);
@@ -178,7 +204,7 @@ static unsigned int collect(const struct load_opts *o, const pid_t *pids, int *f
 	while (done < o->clients) {
 		struct pollfd pfd[LOAD_MAX_CLIENTS];
 		unsigned int map[LOAD_MAX_CLIENTS], n = 0;
-		uint64_t now = now_ns();
+		uint64_t now = load_now_ns();
 		int r;
 
 		if (now >= hard_deadline)
@@ -234,61 +260,100 @@ static double percentile_ms(const uint64_t *hist, uint64_t total, double q)
 	return 0.0;
 }
 
+/* result_ops - what the rate counts: IMAP commands, else sessions (POP3)
+ * or deliveries (LMTP); the latencies are of the same unit. */
+static uint64_t result_ops(const struct load_opts *o, const struct load_result *r)
+{
+	return o->mode == LOAD_IMAP ? r->commands : r->sessions;
+}
+
+/* result_add - add one worker's result to `sum`. */
+static void result_add(struct load_result *sum, const struct load_result *r)
+{
+	unsigned int j;
+
+	sum->sessions += r->sessions;
+	sum->errors += r->errors;
+	sum->bytes_in += r->bytes_in;
+	sum->bytes_out += r->bytes_out;
+	sum->messages += r->messages;
+	sum->commands += r->commands;
+	sum->lat_sum_ns += r->lat_sum_ns;
+	if (r->lat_max_ns > sum->lat_max_ns)
+		sum->lat_max_ns = r->lat_max_ns;
+	for (j = 0; j < HIST_BUCKETS; j++)
+		sum->hist[j] += r->hist[j];
+	for (j = 0; j < IMAP_KINDS; j++) {
+		sum->kind_n[j] += r->kind_n[j];
+		sum->kind_ns[j] += r->kind_ns[j];
+	}
+}
+
+/* report_kinds - IMAP: count and mean latency of each command kind. */
+static void report_kinds(const struct load_result *sum)
+{
+	unsigned int j;
+
+	for (j = 0; j < IMAP_KINDS; j++) {
+		uint64_t n = sum->kind_n[j];
+
+		printf(" n_%s=%llu ms_%s=%.3f", load_imap_kind_names[j], (unsigned long long)n,
+		       load_imap_kind_names[j],
+		       n > 0 ? (double)sum->kind_ns[j] / (double)n / 1e6 : 0.0);
+	}
+}
+
 /* report - add the results up and print one key=value line. */
 static void report(const struct load_opts *o, const struct load_result *res, double wall_s)
 {
+	static const char *const mode_names[] = { "pop3", "lmtp", "imap" };
 	struct load_result sum;
 	double rate = 0, bytes_rate = 0;
 	struct rusage ru;
 	double cpu;
-	unsigned int i, j;
+	uint64_t ops;
+	unsigned int i;
 
 	memset(&sum, 0, sizeof(sum));
 	for (i = 0; i < o->clients; i++) {
 		const struct load_result *r = &res[i];
 		double secs = (double)r->elapsed_ns / 1e9;
 
-		sum.sessions += r->sessions;
-		sum.errors += r->errors;
-		sum.bytes_in += r->bytes_in;
-		sum.bytes_out += r->bytes_out;
-		sum.messages += r->messages;
-		sum.lat_sum_ns += r->lat_sum_ns;
-		if (r->lat_max_ns > sum.lat_max_ns)
-			sum.lat_max_ns = r->lat_max_ns;
-		for (j = 0; j < HIST_BUCKETS; j++)
-			sum.hist[j] += r->hist[j];
+		result_add(&sum, r);
 		if (secs > 0) {
-			rate += (double)r->sessions / secs;
-			bytes_rate += (double)(o->mode == LOAD_POP3 ? r->bytes_in : r->bytes_out) / secs;
+			rate += (double)result_ops(o, r) / secs;
+			bytes_rate += (double)(o->mode == LOAD_LMTP ? r->bytes_out : r->bytes_in) / secs;
 		}
 		if (r->first_error[0] != '\0')
 			fprintf(stderr, "mailload: worker %u: %llu errors, first: %s\n", i,
 				(unsigned long long)r->errors, r->first_error);
 	}
+	ops = result_ops(o, &sum);
 	getrusage(RUSAGE_CHILDREN, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	printf("mode=%s clients=%u seconds=%.2f sessions=%llu errors=%llu rate=%.1f "
-	       "mb_per_s=%.2f messages=%llu bytes_in=%llu bytes_out=%llu "
+	printf("mode=%s clients=%u seconds=%.2f sessions=%llu commands=%llu errors=%llu "
+	       "rate=%.1f mb_per_s=%.2f messages=%llu bytes_in=%llu bytes_out=%llu "
 	       "lat_avg_ms=%.3f lat_p50_ms=%.3f lat_p99_ms=%.3f lat_max_ms=%.3f "
-	       "client_cpu_s=%.3f\n",
-	       o->mode == LOAD_POP3 ? "pop3" : "lmtp", o->clients, wall_s,
-	       (unsigned long long)sum.sessions, (unsigned long long)sum.errors, rate,
+	       "client_cpu_s=%.3f",
+	       mode_names[o->mode], o->clients, wall_s, (unsigned long long)sum.sessions,
+	       (unsigned long long)sum.commands, (unsigned long long)sum.errors, rate,
 	       bytes_rate / 1e6, (unsigned long long)sum.messages,
 	       (unsigned long long)sum.bytes_in, (unsigned long long)sum.bytes_out,
-	       sum.sessions > 0 ? (double)sum.lat_sum_ns / (double)sum.sessions / 1e6 : 0.0,
-	       percentile_ms(sum.hist, sum.sessions, 0.50),
-	       percentile_ms(sum.hist, sum.sessions, 0.99),
+	       ops > 0 ? (double)sum.lat_sum_ns / (double)ops / 1e6 : 0.0,
+	       percentile_ms(sum.hist, ops, 0.50), percentile_ms(sum.hist, ops, 0.99),
 	       (double)sum.lat_max_ns / 1e6, cpu);
+	if (o->mode == LOAD_IMAP)
+		report_kinds(&sum);
+	printf("\n");
 }
 
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
-		"usage: mailload pop3|lmtp -p PORT -c CLIENTS -t SECONDS [-n MAX]\n"
+		"usage: mailload pop3|lmtp|imap -p PORT -c CLIENTS -t SECONDS [-n MAX]\n"
 		"                [-u PREFIX] [-k USERS] [-w PASSWORD] [-e MESSAGES] [-g]\n"
-		"                [-s MIN[-MAX]]\n");
+		"                [-s MIN[-MAX]] [-l]\n");
 	exit(2);
 }
 
@@ -343,15 +408,17 @@ static void parse_args(struct load_opts *o, int argc, char **argv)
 		o->mode = LOAD_POP3;
 	else if (strcmp(argv[1], "lmtp") == 0)
 		o->mode = LOAD_LMTP;
+	else if (strcmp(argv[1], "imap") == 0)
+		o->mode = LOAD_IMAP;
 	else
 		usage();
 	o->max_sessions = LOAD_MAX_SESSIONS;
 	o->expect_msgs = -1;
-	o->size_min = o->size_max = 5120;
+	o->size_min = o->size_max = o->mode == LOAD_IMAP ? LOAD_IMAP_APPEND_SIZE : 5120;
 	strcpy(o->prefix, "user");
 	strcpy(o->password, "secret");
 	optind = 2;
-	while ((ch = getopt(argc, argv, "p:c:t:n:u:k:w:e:gs:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:c:t:n:u:k:w:e:gs:l")) != -1) {
 		switch (ch) {
 		case 'p': o->port = (uint16_t)parse_uint(optarg, 1, 65535); break;
 		case 'c': o->clients = (unsigned int)parse_uint(optarg, 1, LOAD_MAX_CLIENTS); break;
@@ -363,13 +430,14 @@ static void parse_args(struct load_opts *o, int argc, char **argv)
 		case 'e': o->expect_msgs = (long)parse_uint(optarg, 0, LOAD_MAX_POP3_MSGS); break;
 		case 'g': o->greeting_only = 1; break;
 		case 's': parse_sizes(o, optarg); break;
+		case 'l': o->imap_long = 1; break;
 		default: usage();
 		}
 	}
 	if (optind != argc || o->port == 0 || o->clients == 0 || o->seconds == 0)
 		usage();
 	if (o->users == 0)
-		o->users = o->mode == LOAD_POP3 ? o->clients : 16;
+		o->users = o->mode == LOAD_LMTP ? 16 : o->clients;
 }
 
 int main(int argc, char **argv)
@@ -408,7 +476,7 @@ int main(int argc, char **argv)
 		fds[i] = p[0];
 	}
 	close(go[0]);
-	t_start = now_ns();
+	t_start = load_now_ns();
 	close(go[1]);   /* every worker's read() returns now: go */
 	collect(&o, pids, fds, res,
 		t_start + ((uint64_t)o.seconds + 3 * LOAD_IO_TIMEOUT_S + 5) * 1000000000ULL);
@@ -416,7 +484,7 @@ int main(int argc, char **argv)
 		while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	report(&o, res, (double)(now_ns() - t_start) / 1e9);
+	report(&o, res, (double)(load_now_ns() - t_start) / 1e9);
 	free(res);
 	return 0;
 }

@@ -51,427 +51,22 @@ folder):
     /usr/bin/python3 bench/run-pop3-lmtp.py [--seconds 10] [--clients 4,16]
 """
 import argparse
-import grp
-import os
-import pwd
-import random
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
-import time
 
-BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
-POCZTA = os.path.join(BUILD, "core", "poczta")
-MODDIR = os.path.join(BUILD, "tests", "moddir")
-MAILLOAD = os.path.join(BUILD, "bench", "mailload")
-RUN_USER = "nobody"
-PASSWORD = "secret"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-START_TIMEOUT = 15
-STOP_TIMEOUT = 20
+from benchlib import (BenchRun, PASSWORD, add_common_args, check_environment, fnum,
+                      idle_memory, mailload, measured, rotated)
+
 IDLE_CONNECTIONS = 16
-ports_taken = set()
-
-
-def free_port():
-    """A free port below Linux's ephemeral range (32768-60999), so that
-    no client connection of the load generator can take it first; never
-    one handed out before in this run."""
-    while True:
-        port = random.randint(10000, 32000)
-        if port in ports_taken:
-            continue
-        ports_taken.add(port)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-
-
-def wait_port(port, proc_alive, timeout=START_TIMEOUT):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not proc_alive():
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def chown_tree(path, user):
-    pw = pwd.getpwnam(user)
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            os.chown(os.path.join(root, name), pw.pw_uid, pw.pw_gid)
-    os.chown(path, pw.pw_uid, pw.pw_gid)
-
-
-# ---- /proc: process trees, CPU time, memory
-
-def proc_stat(pid):
-    """(ppid, utime+stime, cutime+cstime) in clock ticks, or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
-
-
-def proc_tree(root):
-    """root and all its live descendants."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = proc_stat(int(name))
-            if st is not None:
-                children.setdefault(st[0], []).append(int(name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
-
-
-def tree_cpu_seconds(root):
-    """CPU time of a process tree, including its exited (reaped) children:
-    every server here reaps its own connection processes."""
-    ticks = 0
-    for pid in proc_tree(root):
-        st = proc_stat(pid)
-        if st is not None:
-            ticks += st[1] + st[2]
-    return ticks / CLK_TCK
-
-
-def smaps_rollup(pid):
-    """Rss, Pss and Private (clean + dirty) of a process, in KiB."""
-    vals = {}
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 3 and parts[0].endswith(":"):
-                    vals[parts[0][:-1]] = int(parts[1])
-    except OSError:
-        return None
-    return {"rss": vals.get("Rss", 0), "pss": vals.get("Pss", 0),
-            "private": vals.get("Private_Clean", 0) + vals.get("Private_Dirty", 0)}
-
-
-def tree_pss(root):
-    return sum((smaps_rollup(pid) or {"pss": 0})["pss"] for pid in proc_tree(root))
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
-
-
-def socket_owner(root, server_port, client_port):
-    """The process of the tree that holds the server side of the TCP
-    connection 127.0.0.1:client_port -> 127.0.0.1:server_port."""
-    local = "0100007F:%04X" % server_port
-    remote = "0100007F:%04X" % client_port
-    inode = None
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            parts = line.split()
-            if parts[1] == local and parts[2] == remote:
-                inode = parts[9]
-    if inode is None:
-        return None
-    want = "socket:[%s]" % inode
-    owners = []
-    for pid in proc_tree(root):
-        try:
-            for fd in os.listdir("/proc/%d/fd" % pid):
-                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == want:
-                    owners.append(pid)
-                    break
-        except OSError:
-            continue
-    # Dovecot: a login process may still hold it a moment after handing off
-    owners.sort(key=lambda p: comm(p).endswith("-login"))
-    return owners[0] if owners else None
-
-
-# ---- the servers
-
-class Server:
-    name = "?"
-
-    def __init__(self, base, users_file, fsync):
-        self.fsync = fsync
-        self.dir = os.path.join(base, self.name)
-        self.mail = os.path.join(self.dir, "mail")
-        self.users_file = users_file
-        self.pop3_port = free_port()
-        self.lmtp_port = free_port()
-        os.makedirs(self.mail)
-        os.chmod(self.dir, 0o755)
-        chown_tree(self.mail, RUN_USER)
-        self.log = os.path.join(self.dir, "server.log")
-
-    def alive(self):
-        """False once the master has gone (True while it writes its pid)."""
-        pid = self.master_pid()
-        return pid is None or proc_stat(pid) is not None
-
-    def wait_ready(self):
-        for port in (self.pop3_port, self.lmtp_port):
-            if not wait_port(port, self.alive):
-                raise RuntimeError("%s: port %d never opened; log %s:\n%s" %
-                                   (self.name, port, self.log, tail(self.log)))
-
-    def cpu(self):
-        pid = self.master_pid()
-        return tree_cpu_seconds(pid) if pid else 0.0
-
-    def stop(self):
-        pid = self.master_pid()
-        if pid is None or proc_stat(pid) is None:
-            return
-        tree = proc_tree(pid)
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.time() + STOP_TIMEOUT
-        while time.time() < deadline and any(proc_stat(p) is not None for p in tree):
-            self.reap()
-            time.sleep(0.05)
-        for p in tree:
-            if proc_stat(p) is not None:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except OSError:
-                    pass
-        self.reap()
-
-    def reap(self):
-        pass
-
-
-class Poczta(Server):
-    name = "poczta"
-
-    def __init__(self, base, users_file, fsync):
-        super().__init__(base, users_file, fsync)
-        self.proc = None
-        self.conf = os.path.join(self.dir, "poczta.conf")
-        with open(self.conf, "w") as f:
-            f.write(
-                "module_dir = %(moddir)s\n"
-                "state_dir = %(dir)s/state\n"
-                "pid_file = %(dir)s/poczta.pid\n"
-                "user = %(user)s\n"
-                "module passwd-file {\n path = %(users)s\n allow_plaintext = yes\n}\n"
-                "module maildir {\n location = maildir:%(mail)s/%%u\n%(fsync)s}\n"
-                "module pop3 {\n}\n"
-                "module lmtp {\n}\n"
-                "listener pop3 {\n protocol = pop3\n address = 127.0.0.1:%(pop3)d\n}\n"
-                "listener lmtp {\n protocol = lmtp\n address = 127.0.0.1:%(lmtp)d\n}\n"
-                % {"moddir": MODDIR, "dir": self.dir, "user": RUN_USER,
-                   "users": users_file, "mail": self.mail,
-                   "fsync": "" if fsync else " fsync = no\n",
-                   "pop3": self.pop3_port, "lmtp": self.lmtp_port})
-
-    def start(self):
-        logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([POCZTA, "-F", "-c", self.conf],
-                                     stdout=logf, stderr=subprocess.STDOUT)
-        logf.close()
-        self.wait_ready()
-
-    def master_pid(self):
-        return self.proc.pid if self.proc is not None else None
-
-    def reap(self):
-        if self.proc is not None:
-            self.proc.poll()
-
-    def describe(self):
-        out = subprocess.run([POCZTA, "-V"], capture_output=True, text=True)
-        return "%s; maildir fsync = %s" % (out.stdout.strip(),
-                                          "yes (default)" if self.fsync else "no")
-
-
-DOVECOT_BASE = """\
-instance_name = pzbench-%(name)s-%(pop3)d
-base_dir = %(dir)s/run
-state_dir = %(dir)s/state
-log_path = %(log)s
-info_log_path = %(log)s
-protocols = pop3 lmtp
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_username_format = %%Ln
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%%u %(users)s
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%%u %(users)s
-  default_fields = uid=%(user)s gid=%(group)s home=%(mail)s/%%u
-}
-mail_location = maildir:~
-protocol lmtp {
-  postmaster_address = postmaster@example.org
-}
-"""
-
-# RECIPES.md "Dovecot as the benchmark peer": the documented
-# high-performance mode, no TLS on the benchmark ports.
-DOVECOT_HP = """\
-default_process_limit = 500
-default_client_limit = 4000
-protocol pop3 {
-  mail_max_userip_connections = 1000
-}
-service pop3-login {
-  service_count = 0
-  process_min_avail = 2
-  client_limit = 4000
-  inet_listener pop3 {
-    port = %(pop3)d
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service pop3 {
-  service_count = 0
-  process_min_avail = 4
-}
-service lmtp {
-  process_min_avail = 2
-  inet_listener lmtp {
-    port = %(lmtp)d
-  }
-}
-service auth {
-  client_limit = 5000
-}
-"""
-
-DOVECOT_DEFAULT = """\
-service pop3-login {
-  inet_listener pop3 {
-    port = %(pop3)d
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service lmtp {
-  inet_listener lmtp {
-    port = %(lmtp)d
-  }
-}
-"""
-
-
-class Dovecot(Server):
-    def __init__(self, base, users_file, fsync, hp):
-        self.name = "dovecot-hp" if hp else "dovecot-default"
-        super().__init__(base, users_file, fsync)
-        self.conf = os.path.join(self.dir, "dovecot.conf")
-        pw = pwd.getpwnam(RUN_USER)
-        values = {"name": self.name, "dir": self.dir, "log": self.log,
-                  "users": users_file, "user": RUN_USER,
-                  "group": grp.getgrgid(pw.pw_gid).gr_name, "mail": self.mail,
-                  "pop3": self.pop3_port, "lmtp": self.lmtp_port}
-        with open(self.conf, "w") as f:
-            f.write(DOVECOT_BASE % values)
-            f.write((DOVECOT_HP if hp else DOVECOT_DEFAULT) % values)
-            if not fsync:
-                f.write("mail_fsync = never\n")
-
-    def start(self):
-        # the daemon keeps the inherited stdout: a pipe here would never end
-        with open(self.log, "ab") as logf:
-            rc = subprocess.run(["dovecot", "-c", self.conf], stdin=subprocess.DEVNULL,
-                                stdout=logf, stderr=subprocess.STDOUT).returncode
-        if rc != 0:
-            raise RuntimeError("%s: dovecot exited %d:\n%s" % (self.name, rc, tail(self.log)))
-        self.wait_ready()
-
-    def master_pid(self):
-        try:
-            with open(os.path.join(self.dir, "run", "master.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-
-    def describe(self):
-        out = subprocess.run(["dovecot", "--version"], capture_output=True, text=True)
-        return "Dovecot %s; mail_fsync = %s" % (out.stdout.strip(),
-                                                "optimized (default)" if self.fsync else "never")
-
-
-def tail(path, n=20):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-    except OSError:
-        return ""
 
 
 # ---- load
-
-def mailload(mode, port, clients, seconds, prefix, users, extra=()):
-    cmd = [MAILLOAD, mode, "-p", str(port), "-c", str(clients), "-t", str(seconds),
-           "-u", prefix, "-k", str(users), "-w", PASSWORD] + list(extra)
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    if out.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), out.returncode, out.stderr))
-    figures = dict(kv.split("=", 1) for kv in out.stdout.split())
-    figures["stderr"] = out.stderr.strip()
-    return figures
-
-
-def machine_busy_seconds():
-    """CPU time all CPUs spent busy (user, system, interrupts, steal)."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:]]
-    # user nice system idle iowait irq softirq steal
-    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / CLK_TCK
-
-
-def measured(server, mode, clients, seconds, prefix, users, extra=()):
-    """One measured run: the load figures, the server's CPU time, and the
-    share of the CPUs that neither took (other work on the machine: noise)."""
-    os.sync()  # earlier runs' dirty pages must not land in this run's fsyncs
-    time.sleep(0.5)
-    cpu0, busy0 = server.cpu(), machine_busy_seconds()
-    fig = mailload(mode, server.pop3_port if mode == "pop3" else server.lmtp_port,
-                   clients, seconds, prefix, users, extra)
-    fig["server_cpu_s"] = server.cpu() - cpu0
-    other = machine_busy_seconds() - busy0 - fig["server_cpu_s"] - float(fig["client_cpu_s"])
-    fig["other_pct"] = 100.0 * max(0.0, other) / (float(fig["seconds"]) * os.cpu_count())
-    return fig
-
 
 def fill(server, users, messages, sizes):
     """`messages` per POP3 user, delivered over the server's own LMTP (one
     connection: the same messages in the same order on every server)."""
     total = users * messages
-    fig = mailload("lmtp", server.lmtp_port, 1, 300, "p", users,
+    fig = mailload("lmtp", server.ports["lmtp"], 1, 300, "p", users,
                    ["-n", str(total), "-s", sizes])
     if int(fig["sessions"]) != total or int(fig["errors"]) != 0:
         raise RuntimeError("%s: filling the maildrops: %s" % (server.name, fig))
@@ -491,32 +86,10 @@ def pop3_login(port, user):
     return s, f
 
 
-def idle_memory(server, users):
-    """PSS of the process serving one idle logged-in POP3 connection, and
-    the PSS of the server's whole process tree while IDLE_CONNECTIONS idle
-    connections are open (Dovecot's shared auth, login, log and anvil
-    processes included; in the high-performance mode, idle pop3 processes
-    left from the runs above too)."""
-    root = server.master_pid()
-    conns = []
-    pid, name, one = None, "?", None
-    try:
-        for i in range(min(IDLE_CONNECTIONS, users)):
-            conns.append(pop3_login(server.pop3_port, "p%02d" % i))
-        time.sleep(1.0)
-        pid = socket_owner(root, server.pop3_port, conns[0][0].getsockname()[1])
-        if pid is not None:
-            name, one = comm(pid), smaps_rollup(pid)
-        tree = tree_pss(root)
-    finally:
-        for s, f in conns:
-            try:
-                s.sendall(b"QUIT\r\n")
-                f.readline()
-            except OSError:
-                pass
-            s.close()
-    return {"pid": pid, "comm": name, "one": one, "tree": tree, "n": len(conns)}
+def pop3_memory(server, users):
+    port = server.ports["pop3"]
+    return idle_memory(server, lambda user: pop3_login(port, user),
+                       ["p%02d" % i for i in range(users)], IDLE_CONNECTIONS)
 
 
 # ---- the POP3 session taken apart
@@ -526,14 +99,14 @@ def parts(servers, n, args, full):
     per RETR, with n clients."""
     rows = {"connect": [], "empty": [], "full": []}
     for s in servers:
-        mailload("pop3", s.pop3_port, n, args.warmup, "p", n, ["-g"])
+        mailload("pop3", s.ports["pop3"], n, args.warmup, "p", n, ["-g"])
         rows["connect"].append((s.name, measured(s, "pop3", n, args.seconds, "p", n, ["-g"])))
-        mailload("pop3", s.pop3_port, n, args.warmup, "e", n, ["-e", "0"])
+        mailload("pop3", s.ports["pop3"], n, args.warmup, "e", n, ["-e", "0"])
         rows["empty"].append((s.name, measured(s, "pop3", n, args.seconds, "e", n,
                                                ["-e", "0"])))
         if full is None or s.name not in full:
             extra = ["-e", str(args.messages)]
-            mailload("pop3", s.pop3_port, n, args.warmup, "p", n, extra)
+            mailload("pop3", s.ports["pop3"], n, args.warmup, "p", n, extra)
             rows["full"].append((s.name, measured(s, "pop3", n, args.seconds, "p", n, extra)))
         else:
             rows["full"].append((s.name, full[s.name]))
@@ -556,10 +129,6 @@ def parts(servers, n, args, full):
 
 
 # ---- output
-
-def fnum(v, fmt="%.1f"):
-    return fmt % float(v)
-
 
 def print_case(title, unit, rows):
     print("\n== %s" % title)
@@ -608,46 +177,6 @@ def print_memory(mem):
                one["private"], m["tree"], m["n"]))
 
 
-# ---- the store's file system
-
-class LoopFs:
-    """A fresh journaled ext4 on a loop device, mounted at base/fs: every
-    run starts from the same empty file system, whatever else the machine
-    did to its disk.  (This machine's root is ext4 without a journal, where
-    each file creation scans past every inode deleted in the last minutes,
-    so create+unlink churn slows every later creation by 10-250 us; --fs tmp
-    measures on it anyway.)"""
-
-    def __init__(self, base, size_mb):
-        self.img = os.path.join(base, "fs.img")
-        self.mnt = os.path.join(base, "fs")
-        self.dev = None
-        os.makedirs(self.mnt)
-        with open(self.img, "wb") as f:
-            f.truncate(size_mb * 1024 * 1024)
-        # no lazy init: no background inode-table zeroing during the runs
-        run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
-             self.img])
-        self.dev = run(["losetup", "-f", "--show", self.img]).strip()
-        run(["mount", self.dev, self.mnt])
-        os.chmod(self.mnt, 0o755)
-
-    def destroy(self):
-        if self.dev is None:
-            return
-        if subprocess.run(["umount", self.mnt]).returncode != 0:
-            subprocess.run(["umount", "-l", self.mnt])
-        subprocess.run(["losetup", "-d", self.dev])
-        self.dev = None
-
-
-def run(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError("%s: %s" % (" ".join(cmd), out.stderr.strip()))
-    return out.stdout
-
-
 # ---- main
 
 def write_users(path, clients, lmtp_users):
@@ -660,14 +189,6 @@ def write_users(path, clients, lmtp_users):
         for n in clients:
             for i in range(lmtp_users):
                 f.write("m%d_%02d:{PLAIN}%s::::::\n" % (n, i, PASSWORD))
-    os.chmod(path, 0o644)
-
-
-def rotated(servers, i):
-    """Each case starts with another server, so drift on the machine does
-    not always fall on the same one."""
-    k = i % len(servers)
-    return servers[k:] + servers[:k]
 
 
 def run_pop3(servers, clients, args, summary, full):
@@ -675,7 +196,7 @@ def run_pop3(servers, clients, args, summary, full):
         extra = ["-e", str(args.messages)]
         figures = {}
         for s in rotated(servers, i):
-            mailload("pop3", s.pop3_port, n, args.warmup, "p", n, extra)
+            mailload("pop3", s.ports["pop3"], n, args.warmup, "p", n, extra)
             figures[s.name] = measured(s, "pop3", n, args.seconds, "p", n, extra)
         rows = [(s.name, figures[s.name]) for s in servers]
         print_case("POP3, %d clients, %d s: sessions of USER PASS STAT LIST UIDL RETR x%d "
@@ -690,7 +211,7 @@ def run_lmtp(servers, clients, args, summary):
         extra = ["-s", args.lmtp_size]
         figures = {}
         for s in rotated(servers, i + 1):
-            mailload("lmtp", s.lmtp_port, n, args.warmup, "m%d_" % n, args.lmtp_users, extra)
+            mailload("lmtp", s.ports["lmtp"], n, args.warmup, "m%d_" % n, args.lmtp_users, extra)
             figures[s.name] = measured(s, "lmtp", n, args.seconds, "m%d_" % n,
                                        args.lmtp_users, extra)
         rows = [(s.name, figures[s.name]) for s in servers]
@@ -701,66 +222,23 @@ def run_lmtp(servers, clients, args, summary):
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=int, default=10, help="each measured run")
-    ap.add_argument("--warmup", type=int, default=2, help="each warm-up run")
+    add_common_args(ap)
     ap.add_argument("--clients", default="4,16", help="parallel clients per case")
     ap.add_argument("--messages", type=int, default=20, help="messages per POP3 maildrop")
     ap.add_argument("--sizes", default="4096-20480", help="POP3 message sizes, bytes")
     ap.add_argument("--lmtp-size", default="5120", help="LMTP message size, bytes")
     ap.add_argument("--lmtp-users", type=int, default=16, help="recipients rotated over")
-    ap.add_argument("--servers", default="poczta,dovecot-hp,dovecot-default")
     ap.add_argument("--cases", default="pop3,lmtp,parts,memory")
-    ap.add_argument("--fs", choices=("loop-ext4", "tmp"), default="loop-ext4",
-                    help="stores on a fresh journaled ext4 (loop device) or in /tmp")
-    ap.add_argument("--fs-size", type=int, default=2048, help="loop-ext4 size, MiB")
-    ap.add_argument("--no-fsync", action="store_true",
-                    help="poczta maildir fsync = no, Dovecot mail_fsync = never")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     return ap.parse_args()
-
-
-def check_environment():
-    if os.geteuid() != 0:
-        sys.exit("run as root: Dovecot and poczta drop to '%s' for the mail" % RUN_USER)
-    for path in (POCZTA, MAILLOAD, os.path.join(MODDIR, "pop3.so")):
-        if not os.path.exists(path):
-            sys.exit("%s is missing: run `make check TESTS=` in the build tree "
-                     "(or set top_builddir)" % path)
-    if shutil.which("dovecot") is None:
-        sys.exit("dovecot is not installed (apt-get install dovecot-pop3d dovecot-lmtpd)")
 
 
 def main():
     args = parse_args()
-    check_environment()
+    check_environment(("pop3", "lmtp"), "dovecot-pop3d dovecot-lmtpd")
     clients = [int(x) for x in args.clients.split(",")]
     cases = args.cases.split(",")
-    base = tempfile.mkdtemp(prefix="pzb.", dir="/tmp")
-    os.chmod(base, 0o755)
-    users_file = os.path.join(base, "users")
-    write_users(users_file, clients, args.lmtp_users)
-    # SIGTERM unwinds like Ctrl-C, so the servers are always stopped
-    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
-    servers, loop = [], None
-    try:
-        if args.fs == "loop-ext4":
-            loop = LoopFs(base, args.fs_size)
-        store = loop.mnt if loop else base
-        for name in args.servers.split(","):
-            if name == "poczta":
-                servers.append(Poczta(store, users_file, not args.no_fsync))
-            elif name in ("dovecot-hp", "dovecot-default"):
-                servers.append(Dovecot(store, users_file, not args.no_fsync,
-                                       name == "dovecot-hp"))
-            else:
-                sys.exit("unknown server %s" % name)
-        for s in servers:
-            s.start()
-        print("poczta vs Dovecot, %s; %d CPUs shared with the load generator; stores on %s" %
-              (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(),
-               "a fresh journaled ext4 (loop device)" if loop else base))
-        for s in servers:
-            print("  %-16s %s" % (s.name, s.describe()))
+    with BenchRun(args, ("pop3", "lmtp"),
+                  lambda path: write_users(path, clients, args.lmtp_users)) as servers:
         summary, full = [], {}
         if "pop3" in cases or "parts" in cases or "memory" in cases:
             for s in servers:
@@ -774,17 +252,8 @@ def main():
         if summary:
             print_summary(summary, [s.name for s in servers])
         if "memory" in cases:
-            print_memory([(s.name, idle_memory(s, max(clients))) for s in servers])
+            print_memory([(s.name, pop3_memory(s, max(clients))) for s in servers])
         sys.stdout.flush()
-    finally:
-        for s in servers:
-            s.stop()
-        if loop is not None and not args.keep:
-            loop.destroy()
-        if args.keep:
-            print("kept %s%s" % (base, " (still mounted)" if loop else ""))
-        else:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

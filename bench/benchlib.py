@@ -1,0 +1,630 @@
+"""benchlib.py - what the benchmark drivers that put poczta next to
+Debian's Dovecot share (run-pop3-lmtp.py, run-imap.py): the servers, each
+with its own store, config and free ports on 127.0.0.1; the load generator
+(bench/mailload); CPU time and memory from /proc; the file system the
+stores live on; and the options every driver takes.
+
+The servers:
+
+  poczta           core/poczta from the build tree (connection processes as
+                   `nobody`); --poczta-listener-setting adds lines to its
+                   listener sections (for settings still being written)
+  dovecot-hp       Dovecot in its documented high-performance mode
+                   (RECIPES.md "Dovecot as the benchmark peer"): the figure
+                   to beat
+  dovecot-default  Dovecot's process model as installed
+"""
+import grp
+import os
+import pwd
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
+POCZTA = os.path.join(BUILD, "core", "poczta")
+MODDIR = os.path.join(BUILD, "tests", "moddir")
+MAILLOAD = os.path.join(BUILD, "bench", "mailload")
+RUN_USER = "nobody"
+PASSWORD = "secret"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+START_TIMEOUT = 15
+STOP_TIMEOUT = 20
+
+
+ports_taken = set()
+
+
+def free_port():
+    """A free port below Linux's ephemeral range (32768-60999), so that
+    no client connection of the load generator can take it first; never
+    one handed out before in this run."""
+    while True:
+        port = random.randint(10000, 32000)
+        if port in ports_taken:
+            continue
+        ports_taken.add(port)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+
+
+def wait_port(port, proc_alive, timeout=START_TIMEOUT):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not proc_alive():
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def chown_tree(path, user):
+    pw = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), pw.pw_uid, pw.pw_gid)
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+# ---- /proc: process trees, CPU time, memory
+
+def proc_stat(pid):
+    """(ppid, utime+stime, cutime+cstime) in clock ticks, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(rest[1]), int(rest[11]) + int(rest[12]), int(rest[13]) + int(rest[14])
+
+
+def proc_tree(root):
+    """root and all its live descendants."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(int(name))
+            if st is not None:
+                children.setdefault(st[0], []).append(int(name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def tree_cpu_seconds(root):
+    """CPU time of a process tree, including its exited (reaped) children:
+    every server here reaps its own connection processes."""
+    ticks = 0
+    for pid in proc_tree(root):
+        st = proc_stat(pid)
+        if st is not None:
+            ticks += st[1] + st[2]
+    return ticks / CLK_TCK
+
+
+def smaps_rollup(pid):
+    """Rss, Pss and Private (clean + dirty) of a process, in KiB."""
+    vals = {}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[0].endswith(":"):
+                    vals[parts[0][:-1]] = int(parts[1])
+    except OSError:
+        return None
+    return {"rss": vals.get("Rss", 0), "pss": vals.get("Pss", 0),
+            "private": vals.get("Private_Clean", 0) + vals.get("Private_Dirty", 0)}
+
+
+def tree_pss(root):
+    return sum((smaps_rollup(pid) or {"pss": 0})["pss"] for pid in proc_tree(root))
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def socket_owners(root, server_port, client_port):
+    """The processes of the tree that hold the server side of the TCP
+    connection 127.0.0.1:client_port -> 127.0.0.1:server_port; a login
+    process (Dovecot's, which may hold it a moment after handing it off,
+    or keep it as a proxy) comes last."""
+    local = "0100007F:%04X" % server_port
+    remote = "0100007F:%04X" % client_port
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            if parts[1] == local and parts[2] == remote:
+                inode = parts[9]
+    if inode is None:
+        return []
+    want = "socket:[%s]" % inode
+    owners = []
+    for pid in proc_tree(root):
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == want:
+                    owners.append(pid)
+                    break
+        except OSError:
+            continue
+    owners.sort(key=lambda p: comm(p).endswith("-login"))
+    return owners
+
+
+# ---- the servers
+
+class Server:
+    name = "?"
+
+    def __init__(self, base, users_file, fsync, protocols):
+        self.fsync = fsync
+        self.dir = os.path.join(base, self.name)
+        self.mail = os.path.join(self.dir, "mail")
+        self.users_file = users_file
+        self.protocols = protocols
+        self.ports = {p: free_port() for p in protocols}
+        os.makedirs(self.mail)
+        os.chmod(self.dir, 0o755)
+        chown_tree(self.mail, RUN_USER)
+        self.log = os.path.join(self.dir, "server.log")
+
+    def alive(self):
+        """False once the master has gone (True while it writes its pid)."""
+        pid = self.master_pid()
+        return pid is None or proc_stat(pid) is not None
+
+    def wait_ready(self):
+        for port in self.ports.values():
+            if not wait_port(port, self.alive):
+                raise RuntimeError("%s: port %d never opened; log %s:\n%s" %
+                                   (self.name, port, self.log, tail(self.log)))
+
+    def cpu(self):
+        pid = self.master_pid()
+        return tree_cpu_seconds(pid) if pid else 0.0
+
+    def stop(self):
+        pid = self.master_pid()
+        if pid is None or proc_stat(pid) is None:
+            return
+        tree = proc_tree(pid)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + STOP_TIMEOUT
+        while time.time() < deadline and any(proc_stat(p) is not None for p in tree):
+            self.reap()
+            time.sleep(0.05)
+        for p in tree:
+            if proc_stat(p) is not None:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except OSError:
+                    pass
+        self.reap()
+
+    def reap(self):
+        pass
+
+
+class Poczta(Server):
+    name = "poczta"
+
+    def __init__(self, base, users_file, fsync, protocols, listener_settings=()):
+        super().__init__(base, users_file, fsync, protocols)
+        self.proc = None
+        self.listener_settings = list(listener_settings)
+        self.conf = os.path.join(self.dir, "poczta.conf")
+        extra = "".join(" %s\n" % s for s in self.listener_settings)
+        with open(self.conf, "w") as f:
+            # the load comes from one address: no per-IP cap below Dovecot's
+            f.write(
+                "module_dir = %(moddir)s\n"
+                "state_dir = %(dir)s/state\n"
+                "pid_file = %(dir)s/poczta.pid\n"
+                "user = %(user)s\n"
+                "max_connections_per_ip = 1000\n"
+                "module passwd-file {\n path = %(users)s\n allow_plaintext = yes\n}\n"
+                "module maildir {\n location = maildir:%(mail)s/%%u\n%(fsync)s}\n"
+                % {"moddir": MODDIR, "dir": self.dir, "user": RUN_USER,
+                   "users": users_file, "mail": self.mail,
+                   "fsync": "" if fsync else " fsync = no\n"})
+            for p in protocols:
+                f.write("module %s {\n}\n" % p)
+            for p in protocols:
+                f.write("listener %s {\n protocol = %s\n address = 127.0.0.1:%d\n%s}\n" %
+                        (p, p, self.ports[p], extra))
+
+    def start(self):
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([POCZTA, "-F", "-c", self.conf],
+                                     stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        self.wait_ready()
+
+    def master_pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def reap(self):
+        if self.proc is not None:
+            self.proc.poll()
+
+    def describe(self):
+        out = subprocess.run([POCZTA, "-V"], capture_output=True, text=True)
+        return "%s; maildir fsync = %s; listener settings: %s" % (
+            out.stdout.strip(), "yes (default)" if self.fsync else "no",
+            "; ".join(self.listener_settings) or "defaults")
+
+
+DOVECOT_BASE = """\
+instance_name = pzbench-%(name)s-%(port)d
+base_dir = %(dir)s/run
+state_dir = %(dir)s/state
+log_path = %(log)s
+info_log_path = %(log)s
+protocols = %(protocols)s
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_username_format = %%Ln
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%%u %(users)s
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%%u %(users)s
+  default_fields = uid=%(user)s gid=%(group)s home=%(mail)s/%%u
+}
+mail_location = maildir:~
+"""
+
+# RECIPES.md "Dovecot as the benchmark peer": the documented
+# high-performance mode, no TLS on the benchmark ports.
+DOVECOT_HP = """\
+default_process_limit = 500
+default_client_limit = 4000
+service auth {
+  client_limit = 5000
+}
+"""
+
+# a protocol with a login process (pop3, imap), high-performance mode
+DOVECOT_HP_LOGIN = """\
+protocol %(p)s {
+  mail_max_userip_connections = 1000
+}
+service %(p)s-login {
+  service_count = 0
+  process_min_avail = 2
+  client_limit = 4000
+  inet_listener %(p)s {
+    port = %(port)d
+  }
+  inet_listener %(p)ss {
+    port = 0
+  }
+}
+service %(p)s {
+  service_count = 0
+  process_min_avail = 4
+}
+"""
+
+DOVECOT_DEFAULT_LOGIN = """\
+service %(p)s-login {
+  inet_listener %(p)s {
+    port = %(port)d
+  }
+  inet_listener %(p)ss {
+    port = 0
+  }
+}
+"""
+
+DOVECOT_LMTP = """\
+protocol lmtp {
+  postmaster_address = postmaster@example.org
+}
+service lmtp {
+%(hp)s  inet_listener lmtp {
+    port = %(port)d
+  }
+}
+"""
+
+
+class Dovecot(Server):
+    def __init__(self, base, users_file, fsync, protocols, hp):
+        self.name = "dovecot-hp" if hp else "dovecot-default"
+        super().__init__(base, users_file, fsync, protocols)
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        pw = pwd.getpwnam(RUN_USER)
+        values = {"name": self.name, "dir": self.dir, "log": self.log,
+                  "users": users_file, "user": RUN_USER,
+                  "group": grp.getgrgid(pw.pw_gid).gr_name, "mail": self.mail,
+                  "protocols": " ".join(protocols), "port": self.ports[protocols[0]]}
+        with open(self.conf, "w") as f:
+            f.write(DOVECOT_BASE % values)
+            if hp:
+                f.write(DOVECOT_HP)
+            for p in protocols:
+                if p == "lmtp":
+                    f.write(DOVECOT_LMTP % {"port": self.ports[p],
+                                            "hp": "  process_min_avail = 2\n" if hp else ""})
+                else:
+                    f.write((DOVECOT_HP_LOGIN if hp else DOVECOT_DEFAULT_LOGIN) %
+                            {"p": p, "port": self.ports[p]})
+            if not fsync:
+                f.write("mail_fsync = never\n")
+
+    def start(self):
+        # the daemon keeps the inherited stdout: a pipe here would never end
+        with open(self.log, "ab") as logf:
+            rc = subprocess.run(["dovecot", "-c", self.conf], stdin=subprocess.DEVNULL,
+                                stdout=logf, stderr=subprocess.STDOUT).returncode
+        if rc != 0:
+            raise RuntimeError("%s: dovecot exited %d:\n%s" % (self.name, rc, tail(self.log)))
+        self.wait_ready()
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.dir, "run", "master.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def describe(self):
+        out = subprocess.run(["dovecot", "--version"], capture_output=True, text=True)
+        return "Dovecot %s; mail_fsync = %s" % (out.stdout.strip(),
+                                                "optimized (default)" if self.fsync else "never")
+
+
+def tail(path, n=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
+# ---- load
+
+def mailload(mode, port, clients, seconds, prefix, users, extra=()):
+    cmd = [MAILLOAD, mode, "-p", str(port), "-c", str(clients), "-t", str(seconds),
+           "-u", prefix, "-k", str(users), "-w", PASSWORD] + list(extra)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    if out.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), out.returncode, out.stderr))
+    figures = dict(kv.split("=", 1) for kv in out.stdout.split())
+    figures["stderr"] = out.stderr.strip()
+    return figures
+
+
+def machine_busy_seconds():
+    """CPU time all CPUs spent busy (user, system, interrupts, steal)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / CLK_TCK
+
+
+def measured(server, mode, clients, seconds, prefix, users, extra=()):
+    """One measured run: the load figures, the server's CPU time, and the
+    share of the CPUs that neither took (other work on the machine: noise)."""
+    os.sync()  # earlier runs' dirty pages must not land in this run's fsyncs
+    time.sleep(0.5)
+    cpu0, busy0 = server.cpu(), machine_busy_seconds()
+    fig = mailload(mode, server.ports[mode], clients, seconds, prefix, users, extra)
+    fig["server_cpu_s"] = server.cpu() - cpu0
+    other = machine_busy_seconds() - busy0 - fig["server_cpu_s"] - float(fig["client_cpu_s"])
+    fig["other_pct"] = 100.0 * max(0.0, other) / (float(fig["seconds"]) * os.cpu_count())
+    return fig
+
+
+def rotated(servers, i):
+    """Each case starts with another server, so drift on the machine does
+    not always fall on the same one."""
+    k = i % len(servers)
+    return servers[k:] + servers[:k]
+
+
+# ---- memory of idle connections
+
+def idle_memory(server, login, users, count):
+    """PSS of the process serving one idle logged-in connection (`login`
+    (port, user) opens it and returns (socket, its file); users u0, u1, ...
+    come from `users`), with `count` such connections open: the first
+    one's process, the mean over the processes serving each, whether a
+    login process holds the connection too, and the PSS of the server's
+    whole process tree (Dovecot's shared auth, login, log and anvil
+    processes included; in the high-performance mode also idle processes
+    left from earlier runs)."""
+    root = server.master_pid()
+    conns = []
+    pid, name, one, mean, login_held = None, "?", None, 0, False
+    try:
+        for user in users[:count]:
+            conns.append(login(user))
+        time.sleep(1.0)
+        serving = []
+        for s, _ in conns:
+            owners = socket_owners(root, s.getpeername()[1], s.getsockname()[1])
+            login_held |= any(comm(p).endswith("-login") for p in owners)
+            if owners:
+                serving.append(owners[0])
+        if serving:
+            pid = serving[0]
+            name, one = comm(pid), smaps_rollup(pid)
+            pss = [(smaps_rollup(p) or {"pss": 0})["pss"] for p in set(serving)]
+            mean = sum(pss) / len(conns)
+        tree = tree_pss(root)
+    finally:
+        for s, f in conns:
+            s.close()
+    return {"pid": pid, "comm": name, "one": one, "mean": mean, "tree": tree,
+            "n": len(conns), "login_held": login_held}
+
+
+# ---- output
+
+def fnum(v, fmt="%.1f"):
+    return fmt % float(v)
+
+
+# ---- the store's file system
+
+class LoopFs:
+    """A fresh journaled ext4 on a loop device, mounted at base/fs: every
+    run starts from the same empty file system, whatever else the machine
+    did to its disk.  (This machine's root is ext4 without a journal, where
+    each file creation scans past every inode deleted in the last minutes,
+    so create+unlink churn slows every later creation by 10-250 us; --fs tmp
+    measures on it anyway.)"""
+
+    def __init__(self, base, size_mb):
+        self.img = os.path.join(base, "fs.img")
+        self.mnt = os.path.join(base, "fs")
+        self.dev = None
+        os.makedirs(self.mnt)
+        with open(self.img, "wb") as f:
+            f.truncate(size_mb * 1024 * 1024)
+        # no lazy init: no background inode-table zeroing during the runs
+        run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
+             self.img])
+        self.dev = run(["losetup", "-f", "--show", self.img]).strip()
+        run(["mount", self.dev, self.mnt])
+        os.chmod(self.mnt, 0o755)
+
+    def destroy(self):
+        if self.dev is None:
+            return
+        if subprocess.run(["umount", self.mnt]).returncode != 0:
+            subprocess.run(["umount", "-l", self.mnt])
+        subprocess.run(["losetup", "-d", self.dev])
+        self.dev = None
+
+
+def run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), out.stderr.strip()))
+    return out.stdout
+
+
+# ---- options and the run
+
+def add_common_args(ap, seconds=10, warmup=2):
+    ap.add_argument("--seconds", type=int, default=seconds, help="each measured run")
+    ap.add_argument("--warmup", type=int, default=warmup, help="each warm-up run")
+    ap.add_argument("--servers", default="poczta,dovecot-hp,dovecot-default")
+    ap.add_argument("--fs", choices=("loop-ext4", "tmp"), default="loop-ext4",
+                    help="stores on a fresh journaled ext4 (loop device) or in /tmp")
+    ap.add_argument("--fs-size", type=int, default=2048, help="loop-ext4 size, MiB")
+    ap.add_argument("--no-fsync", action="store_true",
+                    help="poczta maildir fsync = no, Dovecot mail_fsync = never")
+    ap.add_argument("--poczta-listener-setting", action="append", default=[],
+                    metavar="'KEY = VALUE'",
+                    help="a line for poczta's listener sections (repeatable), e.g. "
+                    "'connections_per_process = 0'")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+
+
+def check_environment(modules, dovecot_packages):
+    if os.geteuid() != 0:
+        sys.exit("run as root: Dovecot and poczta drop to '%s' for the mail" % RUN_USER)
+    for path in [POCZTA, MAILLOAD] + [os.path.join(MODDIR, m + ".so") for m in modules]:
+        if not os.path.exists(path):
+            sys.exit("%s is missing: run `make check TESTS=` in the build tree "
+                     "(or set top_builddir)" % path)
+    if shutil.which("dovecot") is None:
+        sys.exit("dovecot is not installed (apt-get install %s)" % dovecot_packages)
+
+
+class BenchRun:
+    """The servers of one run, each on its own store under a temporary
+    folder (on a fresh loop-device ext4 unless --fs tmp), with the users
+    file `write_users(path)` writes; `prepare(server)` runs on each before
+    it starts.  A context manager: the servers are stopped, the file system
+    unmounted and the folder removed however the run ends."""
+
+    def __init__(self, args, protocols, write_users, prepare=None):
+        self.args, self.protocols = args, protocols
+        self.write_users, self.prepare = write_users, prepare
+        self.servers, self.loop, self.base = [], None, None
+
+    def __enter__(self):
+        args = self.args
+        self.base = tempfile.mkdtemp(prefix="pzb.", dir="/tmp")
+        os.chmod(self.base, 0o755)
+        users_file = os.path.join(self.base, "users")
+        self.write_users(users_file)
+        os.chmod(users_file, 0o644)
+        # SIGTERM unwinds like Ctrl-C, so the servers are always stopped
+        signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
+        try:
+            if args.fs == "loop-ext4":
+                self.loop = LoopFs(self.base, args.fs_size)
+            store = self.loop.mnt if self.loop else self.base
+            for name in args.servers.split(","):
+                self.servers.append(self.make_server(name, store, users_file))
+            for s in self.servers:
+                if self.prepare is not None:
+                    self.prepare(s)
+                s.start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        self.describe()
+        return self.servers
+
+    def make_server(self, name, store, users_file):
+        fsync = not self.args.no_fsync
+        if name == "poczta":
+            return Poczta(store, users_file, fsync, self.protocols,
+                          self.args.poczta_listener_setting)
+        if name in ("dovecot-hp", "dovecot-default"):
+            return Dovecot(store, users_file, fsync, self.protocols, name == "dovecot-hp")
+        raise SystemExit("unknown server %s" % name)
+
+    def describe(self):
+        print("poczta vs Dovecot, %s; %d CPUs shared with the load generator; stores on %s" %
+              (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(),
+               "a fresh journaled ext4 (loop device)" if self.loop else self.base))
+        for s in self.servers:
+            print("  %-16s %s" % (s.name, s.describe()))
+        sys.stdout.flush()
+
+    def __exit__(self, exc_type, exc, tb):
+        for s in self.servers:
+            s.stop()
+        if self.loop is not None and not self.args.keep:
+            self.loop.destroy()
+        if self.args.keep:
+            print("kept %s%s" % (self.base, " (still mounted)" if self.loop else ""))
+        else:
+            shutil.rmtree(self.base, ignore_errors=True)
+        return False
