@@ -59,14 +59,36 @@ struct crlf_stream {
 	unsigned char buf[CRLF_BUF_SIZE];
 };
 
+/* crlf_run - how many bytes from p (avail of them) go out as they are:
+ * up to the first LF that has no CR before it (0 when p[0] is one) */
+static size_t crlf_run(const unsigned char *p, size_t avail, int prev_cr)
+{
+	size_t len = 0;
+
+	while (len < avail) {
+		const unsigned char *nl = memchr(p + len, '\n', avail - len);
+		size_t i;
+
+		if (nl == NULL)
+			return avail;
+		i = (size_t)(nl - p);
+		if (!(i > 0 ? p[i - 1] == '\r' : prev_cr))
+			return i;
+		len = i + 1;
+	}
+	return len;
+}
+
 /* crlf_produce - emit up to n bytes from the cursor (into out, or nowhere
- * when out is NULL); returns the count, -1 on read errors */
+ * when out is NULL); returns the count, -1 on read errors.  Runs of bytes
+ * without a bare LF are copied whole; a bare LF goes out as CR, then LF. */
 static ssize_t crlf_produce(struct crlf_stream *s, unsigned char *out, size_t n)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		unsigned char c;
+		const unsigned char *p;
+		size_t avail, len;
 
 		if (s->owe_lf) {
 			if (out != NULL)
@@ -87,17 +109,28 @@ static ssize_t crlf_produce(struct crlf_stream *s, unsigned char *out, size_t n)
 			s->buf_off = s->fpos;
 			s->buf_len = (size_t)r;
 		}
-		c = s->buf[s->fpos - s->buf_off];
-		s->fpos++;
-		if (c == '\n' && !s->prev_cr) {
-			c = '\r';
+		p = s->buf + (s->fpos - s->buf_off);
+		avail = s->buf_len - (size_t)(s->fpos - s->buf_off);
+		if (avail > n - done)
+			avail = n - done;
+		len = crlf_run(p, avail, s->prev_cr);
+		if (len == 0) {
+			/* a bare LF: its CR now, the LF it owes next */
+			if (out != NULL)
+				out[done] = '\r';
+			done++;
+			s->fpos++;
+			s->vpos++;
 			s->owe_lf = 1;
+			s->prev_cr = 0;
+			continue;
 		}
-		s->prev_cr = c == '\r' && !s->owe_lf;
 		if (out != NULL)
-			out[done] = c;
-		done++;
-		s->vpos++;
+			memcpy(out + done, p, len);
+		done += len;
+		s->fpos += len;
+		s->vpos += len;
+		s->prev_cr = p[len - 1] == '\r';
 	}
 	return (ssize_t)done;
 }

@@ -166,6 +166,73 @@ static void test_stream_crlf(void **state)
 	free(ev);
 }
 
+/* A file another tool wrote, with CR, LF and CRLF mixed at random and
+ * longer than the stream's read buffer: the CRLF view is right however it
+ * is read (whole, in odd chunks, from random offsets). */
+static void test_stream_crlf_random(void **state)
+{
+	enum { LEN = 200000 };
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	char *in = malloc(LEN), *want = malloc(2 * LEN), path[1024];
+	pz_pool *pool = H->pool_create("t");
+	pz_stream *st = NULL;
+	pz_error err;
+	size_t wlen = 0, i, off;
+	unsigned int seed = 7;
+	pz_mailbox *box;
+	FILE *f;
+
+	for (i = 0; i < LEN; i++) {
+		unsigned int r = rand_r(&seed) % 16;
+
+		in[i] = r == 0 ? '\r' : r < 3 ? '\n' : (char)('a' + r);
+	}
+	for (i = 0; i < LEN; i++) {
+		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+			want[wlen++] = '\r';
+		want[wlen++] = in[i];
+	}
+	md_user_open(&u, "crlfrandom", NULL);
+	snprintf(path, sizeof(path), "%s/cur/1600000000.M1P1.random:2,", u.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(in, 1, LEN, f), LEN);
+	fclose(f);
+	box = md_open(&u, "INBOX", 0);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 1);
+	assert_int_equal(ev->appended[0].size, wlen);
+	assert_int_equal(S->msg_stream(box, ev->appended[0].uid, pool, &st, &err), 0);
+	for (size_t chunk = 1; chunk < 70000; chunk = chunk * 3 + 4) {
+		char *got = malloc(wlen);
+		ssize_t r;
+
+		assert_int_equal(H->stream_seek(st, 0), 0);
+		for (off = 0; (r = H->stream_read(st, got + off, chunk < wlen - off ? chunk : wlen - off)) > 0; )
+			off += (size_t)r;
+		assert_int_equal(off, wlen);
+		assert_memory_equal(got, want, wlen);
+		free(got);
+	}
+	for (i = 0; i < 200; i++) {
+		char buf[300];
+		size_t n;
+
+		off = (size_t)rand_r(&seed) % wlen;
+		n = wlen - off < sizeof(buf) ? wlen - off : sizeof(buf);
+		assert_int_equal(H->stream_seek(st, off), 0);
+		assert_int_equal(H->stream_read(st, buf, n), (ssize_t)n);
+		assert_memory_equal(buf, want + off, n);
+	}
+	H->pool_destroy(&pool);
+	S->mailbox_close(&box);
+	md_user_close(&u);
+	free(in);
+	free(want);
+	free(ev);
+}
+
 static void test_store(void **state)
 {
 	struct md_user u;
@@ -993,6 +1060,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_save_sync_flags),
 		cmocka_unit_test(test_stream_crlf),
+		cmocka_unit_test(test_stream_crlf_random),
 		cmocka_unit_test(test_rebuild_stale_wal),
 		cmocka_unit_test(test_wal_bounded),
 		cmocka_unit_test(test_store),
