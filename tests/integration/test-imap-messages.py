@@ -364,6 +364,29 @@ class FilterTest(unittest.TestCase):
             self.assertEqual(f.read().split("\n"), ["saved INBOX 1", "saved Quarantine 1",
                                                      "expunged INBOX 1", ""])
 
+    def test_search_filter_answers_text_criteria(self):
+        c = self.c
+        for i in range(4):
+            self.assertIn("Append completed", self.append(b"accept"))
+        c.ok("SELECT INBOX")
+        c.ok("STORE 3 +FLAGS.SILENT (\\Seen)")
+        # the filter's answer (no message contains "uids:...")
+        self.assertEqual(c.ok('UID SEARCH BODY "uids:1,3,4"'), ["* SEARCH 1 3 4"])
+        # with what it does not answer: combined with the storage's answer
+        self.assertEqual(c.ok('UID SEARCH SEEN BODY "uids:1,3,4"'), ["* SEARCH 3"])
+        self.assertEqual(c.ok('UID SEARCH BODY "uids:1,3,4" TEXT "uids:3,2"'),
+                         ["* SEARCH 3"])
+        self.assertEqual(c.ok('UID SEARCH OR BODY "uids:1" UNSEEN'), ["* SEARCH 1 2 4"])
+        # declined: the core searches the text itself
+        self.assertEqual(c.ok('UID SEARCH BODY "body"'), ["* SEARCH 1 2 3 4"])
+        self.assertEqual(c.ok('UID SEARCH BODY "nowhere"'),
+                         ["* SEARCH"])
+        # a failing filter: logged, and the core answers
+        self.assertEqual(c.ok('UID SEARCH BODY "fail"'), ["* SEARCH"])
+        self.assertTrue(self.pz.wait_log("search filter failed: test search failed on purpose"))
+        with open(self.log) as f:
+            self.assertIn("search INBOX 3\nsearch INBOX 3\nsearch INBOX 1\n", f.read())
+
     def test_over_quota_refused_before_the_message_is_sent(self):
         c = ImapClient.connect(self.port)
         c.ok("LOGIN small pw")
