@@ -182,6 +182,42 @@ int maildir_fsync_dir(const char *dir)
 	return ret;
 }
 
+static void *dir_sync_run(void *arg)
+{
+	struct maildir_dir_sync *ds = arg;
+
+	ds->ret = maildir_fsync_dir(ds->dir);
+	ds->error = errno;
+	return NULL;
+}
+
+void maildir_dir_sync_start(struct maildir_dir_sync *ds, const char *dir)
+{
+	pthread_attr_t attr;
+
+	ds->dir = dir;
+	ds->ret = 0;
+	ds->started = 0;
+	if (maildir_set.fsync && pthread_attr_init(&attr) == 0) {
+		/* an fsync needs little stack; a small one keeps the process
+		 * far from its memory limit */
+		pthread_attr_setstacksize(&attr, MAILDIR_DIR_SYNC_STACK);
+		ds->started = pthread_create(&ds->thread, &attr, dir_sync_run, ds) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!ds->started)
+		dir_sync_run(ds); /* no thread: here and now */
+}
+
+int maildir_dir_sync_finish(struct maildir_dir_sync *ds)
+{
+	if (ds->started)
+		pthread_join(ds->thread, NULL);
+	ds->started = 0;
+	errno = ds->error;
+	return ds->ret;
+}
+
 /* maildir_mkdir_maildir - create dir with cur/ new/ tmp/ (existing parts
  * are fine); a sub-folder also gets the Maildir++ "maildirfolder" mark. */
 int maildir_mkdir_maildir(const char *dir, int folder_marker)

@@ -384,6 +384,7 @@ int maildir_save_commit(pz_save **_save, uint32_t *uid_r, pz_error *err)
 	struct placed placed = { .pool = save->pool };
 	struct place_args a = { 0 };
 	struct maildir_hdr h;
+	struct maildir_dir_sync dsync = { .dir = NULL };
 	char *kw = NULL;
 	int ret;
 
@@ -426,18 +427,22 @@ int maildir_save_commit(pz_save **_save, uint32_t *uid_r, pz_error *err)
 	if (ret > 0)
 		ret = maildir_error(mb->mu, err, PZ_ERR_TEMP,
 				    "Message file vanished before it was saved");
-	/* the new name must be durable too: fsync the folder it is in */
-	if (ret == 0 &&
-	    maildir_fsync_dir(maildir_path(save->pool, mb->paths.dir,
-					   a.flags == 0 && kw == NULL ? "new" : "cur",
-					   NULL)) < 0)
-		ret = maildir_syserror(mb->mu, err, "fsync", mb->paths.dir);
+	/* the new name must be durable too: the folder it is in is fsynced
+	 * while the index commits (and syncs its WAL); the reply waits for
+	 * both.  Should the folder's sync fail after the commit, the file goes
+	 * again and its UID is left unused (the next sync expunges it). */
+	if (ret == 0)
+		maildir_dir_sync_start(&dsync, maildir_path(save->pool, mb->paths.dir,
+							    a.flags == 0 && kw == NULL ?
+							    "new" : "cur", NULL));
 	if (ret == 0)
 		ret = maildir_index_hdr_set(mb, &h, err);
 	if (ret == 0)
 		ret = maildir_index_commit(mb, err);
 	else
 		maildir_index_rollback(mb);
+	if (dsync.dir != NULL && maildir_dir_sync_finish(&dsync) < 0 && ret == 0)
+		ret = maildir_syserror(mb->mu, err, "fsync", dsync.dir);
 	if (ret < 0) {
 		placed_undo(&placed);
 		goto fail;

@@ -31,6 +31,7 @@
 #include <poczta/poczta.h>
 #include <sqlite3.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -77,6 +78,8 @@
  * bytes: then the closing process checkpoints it and truncates it, which
  * keeps what an idle mailbox leaves on disk small. */
 #define MAILDIR_INDEX_WAL_KEEP (256 * 1024)
+/* Stack of the thread that fsyncs a folder during a save's commit. */
+#define MAILDIR_DIR_SYNC_STACK (64 * 1024)
 /* Rows per statement of a bulk insert (11 variables each). */
 #define MAILDIR_INSERT_BATCH 32
 
@@ -287,6 +290,17 @@ char *maildir_unique_base(pz_pool *pool);
 char *maildir_path(pz_pool *pool, const char *dir, const char *sub,
 		   const char *fname);
 int maildir_fsync_dir(const char *dir);
+/* A folder fsync on a thread of its own while the caller goes on (with the
+ * index commit, whose WAL sync then overlaps it: two journal commits wait
+ * as one).  finish() joins it: 0, or -1 with errno. */
+struct maildir_dir_sync {
+	pthread_t thread;
+	const char *dir;
+	int started;
+	int ret, error;
+};
+void maildir_dir_sync_start(struct maildir_dir_sync *ds, const char *dir);
+int maildir_dir_sync_finish(struct maildir_dir_sync *ds);
 int maildir_mkdir_maildir(const char *dir, int folder_marker);
 /* Read a whole small file into the pool; 1 when it does not exist. */
 int maildir_read_file(pz_pool *pool, const char *path, size_t max,
