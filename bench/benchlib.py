@@ -7,8 +7,12 @@ stores live on; and the options every driver takes.
 The servers:
 
   poczta           core/poczta from the build tree (connection processes as
-                   `nobody`); --poczta-listener-setting adds lines to its
-                   listener sections (for settings still being written)
+                   `nobody`) with the maildir storage; --poczta-listener-setting
+                   adds lines to its listener sections (for settings still
+                   being written)
+  poczta-pg        the same poczta with the postgres storage, on its own
+                   PostgreSQL cluster (tests/integration/pzpostgres.py) in
+                   the same file system, fsync and synchronous_commit on
   dovecot-hp       Dovecot in its documented high-performance mode
                    (RECIPES.md "Dovecot as the benchmark peer"): the figure
                    to beat
@@ -192,6 +196,26 @@ class Server:
         chown_tree(self.mail, RUN_USER)
         self.log = os.path.join(self.dir, "server.log")
 
+    def setup(self):
+        """Before prefill() and start(): what the store needs first."""
+
+    def prefill(self, users, write):
+        """Fill the store before the server starts: `write(path, i, user)`
+        writes user i's maildir at path; here straight into the store."""
+        for i, user in enumerate(users):
+            write(os.path.join(self.mail, user), i, user)
+        chown_tree(self.mail, RUN_USER)
+
+    def roots(self):
+        """The pids whose process trees do this server's work."""
+        pid = self.master_pid()
+        return [pid] if pid else []
+
+    def session_helpers(self):
+        """Processes outside the master's tree that serve one connection
+        each (none: everything is in the tree)."""
+        return []
+
     def alive(self):
         """False once the master has gone (True while it writes its pid)."""
         pid = self.master_pid()
@@ -204,8 +228,7 @@ class Server:
                                    (self.name, port, self.log, tail(self.log)))
 
     def cpu(self):
-        pid = self.master_pid()
-        return tree_cpu_seconds(pid) if pid else 0.0
+        return sum(tree_cpu_seconds(pid) for pid in self.roots())
 
     def stop(self):
         pid = self.master_pid()
@@ -237,8 +260,13 @@ class Poczta(Server):
         self.proc = None
         self.listener_settings = list(listener_settings)
         self.conf = os.path.join(self.dir, "poczta.conf")
-        extra = "".join(" %s\n" % s for s in self.listener_settings)
-        with open(self.conf, "w") as f:
+        self.write_conf(self.conf, True)
+
+    def write_conf(self, path, listeners, extra=""):
+        """The server's config; without listeners (and with `extra`) for
+        poczta-admin."""
+        settings = "".join(" %s\n" % s for s in self.listener_settings)
+        with open(path, "w") as f:
             # the load comes from one address: no per-IP cap below Dovecot's
             f.write(
                 "module_dir = %(moddir)s\n"
@@ -247,15 +275,18 @@ class Poczta(Server):
                 "user = %(user)s\n"
                 "max_connections_per_ip = 1000\n"
                 "module passwd-file {\n path = %(users)s\n allow_plaintext = yes\n}\n"
-                "module maildir {\n location = maildir:%(mail)s/%%u\n%(fsync)s}\n"
                 % {"moddir": MODDIR, "dir": self.dir, "user": RUN_USER,
-                   "users": users_file, "mail": self.mail,
-                   "fsync": "" if fsync else " fsync = no\n"})
-            for p in protocols:
+                   "users": self.users_file})
+            f.write(self.storage_conf() + extra)
+            for p in self.protocols:
                 f.write("module %s {\n}\n" % p)
-            for p in protocols:
+            for p in self.protocols if listeners else ():
                 f.write("listener %s {\n protocol = %s\n address = 127.0.0.1:%d\n%s}\n" %
-                        (p, p, self.ports[p], extra))
+                        (p, p, self.ports[p], settings))
+
+    def storage_conf(self):
+        return "module maildir {\n location = maildir:%s/%%u\n%s}\n" % (
+            self.mail, "" if self.fsync else " fsync = no\n")
 
     def start(self):
         logf = open(self.log, "ab")
@@ -273,9 +304,113 @@ class Poczta(Server):
 
     def describe(self):
         out = subprocess.run([POCZTA, "-V"], capture_output=True, text=True)
-        return "%s; maildir fsync = %s; listener settings: %s" % (
-            out.stdout.strip(), "yes (default)" if self.fsync else "no",
+        return "%s; %s; listener settings: %s" % (
+            out.stdout.strip(), self.describe_storage(),
             "; ".join(self.listener_settings) or "defaults")
+
+    def describe_storage(self):
+        return "maildir fsync = %s" % ("yes (default)" if self.fsync else "no")
+
+
+def pg_fixture():
+    """tests/integration/pzpostgres.py, the tests' PostgreSQL fixture
+    (imported only when a run has poczta-pg: it needs pg_config)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                        "integration")
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    import pzpostgres
+    return pzpostgres
+
+
+class PocztaPg(Poczta):
+    """poczta with the postgres storage.  Its PostgreSQL cluster lives in
+    the server's own folder (the same file system as every other store),
+    listens on a unix socket there, and keeps PostgreSQL's durability
+    defaults (fsync, synchronous_commit and full_page_writes on) unless
+    --no-fsync.  Users come from the same passwd-file as poczta's, or with
+    auth "postgres" from pz_users with the same {PLAIN} passwords."""
+    name = "poczta-pg"
+
+    def __init__(self, base, users_file, fsync, protocols, listener_settings=(),
+                 auth="passwd-file"):
+        self.pg_dir = os.path.join(base, self.name, "pg")
+        self.pg_port = free_port()
+        self.auth = auth
+        self.pg_up = False
+        super().__init__(base, users_file, fsync, protocols, listener_settings)
+        os.makedirs(self.pg_dir)
+        self.cluster = pg_fixture().Cluster(self.pg_dir, self.pg_port)
+
+    def storage_conf(self):
+        return ("storage = postgres\nauth = %s\nmodule postgres {\n conninfo = "
+                "host=%s port=%d dbname=poczta user=poczta\n%s}\n" %
+                (self.auth, self.pg_dir, self.pg_port,
+                 " allow_plaintext = yes\n" if self.auth == "postgres" else ""))
+
+    def setup(self):
+        self.cluster.initdb()
+        self.cluster.start(durable=self.fsync)
+        self.pg_up = True
+        self.cluster.create_db(test_functions=False)
+        if self.auth == "postgres":
+            with open(self.users_file) as f:
+                names = [line.split(":", 1)[0] for line in f if ":" in line]
+            self.cluster.psql("INSERT INTO pz_users (name, password) VALUES %s" % ", ".join(
+                "('%s', '{PLAIN}%s')" % (n, PASSWORD) for n in names))
+
+    def prefill(self, users, write):
+        """The same maildirs, written into a folder next to the cluster and
+        moved in with `poczta-admin import` (UIDs, flags and internal dates
+        kept), then removed; VACUUM ANALYZE and a CHECKPOINT, so that the
+        load starts with planner statistics and no dirty buffers."""
+        stage = os.path.join(self.dir, "import")
+        for i, user in enumerate(users):
+            write(os.path.join(stage, user), i, user)
+        chown_tree(stage, RUN_USER)
+        conf = os.path.join(self.dir, "import.conf")
+        self.write_conf(conf, False, "module maildir {\n location = maildir:%s/%%u\n}\n"
+                        % stage)
+        for user in users:
+            r = pg_fixture().admin("import", "-c", conf, user, os.path.join(stage, user))
+            if r.returncode != 0:
+                raise RuntimeError("%s: poczta-admin import %s: %s" %
+                                   (self.name, user, r.stdout + r.stderr))
+        shutil.rmtree(stage)
+        self.cluster.psql("VACUUM ANALYZE")
+        self.cluster.psql("CHECKPOINT")
+
+    def postmaster_pid(self):
+        try:
+            with open(os.path.join(self.cluster.data, "postmaster.pid")) as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
+
+    def roots(self):
+        return super().roots() + [p for p in [self.postmaster_pid()] if p]
+
+    def session_helpers(self):
+        rows = self.cluster.psql("SELECT pid FROM pg_stat_activity WHERE datname = 'poczta' "
+                                 "AND backend_type = 'client backend' "
+                                 "AND pid <> pg_backend_pid()")
+        return [int(r[0]) for r in rows]
+
+    def stop(self):
+        super().stop()
+        if self.pg_up:
+            self.cluster.stop()
+            self.pg_up = False
+
+    def describe_storage(self):
+        rows = dict(self.cluster.psql(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('server_version', "
+            "'fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers')"))
+        return ("postgres storage on PostgreSQL %s (fsync = %s, synchronous_commit = %s, "
+                "full_page_writes = %s, shared_buffers = %d MiB, unix socket); auth = %s" %
+                (rows["server_version"], rows["fsync"], rows["synchronous_commit"],
+                 rows["full_page_writes"], int(rows["shared_buffers"]) * 8 // 1024,
+                 self.auth))
 
 
 DOVECOT_BASE = """\
@@ -458,11 +593,12 @@ def idle_memory(server, login, users, count):
     """PSS of the process serving one idle logged-in connection (`login`
     (port, user) opens it and returns (socket, its file); users u0, u1, ...
     come from `users`), with `count` such connections open: the first
-    one's process, the mean over the processes serving each, whether a
+    one's process, the mean over the processes serving each (with
+    poczta-pg, each connection's PostgreSQL backend added), whether a
     login process holds the connection too, and the PSS of the server's
     whole process tree (Dovecot's shared auth, login, log and anvil
     processes included; in the high-performance mode also idle processes
-    left from earlier runs)."""
+    left from earlier runs; poczta-pg's PostgreSQL cluster)."""
     root = server.master_pid()
     conns = []
     pid, name, one, mean, login_held = None, "?", None, 0, False
@@ -479,9 +615,10 @@ def idle_memory(server, login, users, count):
         if serving:
             pid = serving[0]
             name, one = comm(pid), smaps_rollup(pid)
-            pss = [(smaps_rollup(p) or {"pss": 0})["pss"] for p in set(serving)]
+            pss = [(smaps_rollup(p) or {"pss": 0})["pss"]
+                   for p in set(serving) | set(server.session_helpers())]
             mean = sum(pss) / len(conns)
-        tree = tree_pss(root)
+        tree = sum(tree_pss(r) for r in server.roots())
     finally:
         for s, f in conns:
             s.close()
@@ -493,6 +630,23 @@ def idle_memory(server, login, users, count):
 
 def fnum(v, fmt="%.1f"):
     return fmt % float(v)
+
+
+def ratio_columns(names):
+    """(heading, numerator, denominator) of the summaries' ratio columns:
+    each poczta server to each Dovecot, and poczta-pg to poczta."""
+    short = {"poczta": "poczta", "poczta-pg": "pg", "dovecot-hp": "hp",
+             "dovecot-default": "default"}
+    ours = [n for n in names if n.startswith("poczta")]
+    cols = [("%s/%s" % (short[p], short[d]), p, d) for p in ours for d in names
+            if d.startswith("dovecot")]
+    if "poczta" in names and "poczta-pg" in names:
+        cols.append(("pg/poczta", "poczta-pg", "poczta"))
+    return cols
+
+
+def ratio(rates, num, den):
+    return rates[num] / rates[den] if rates[den] else 0.0
 
 
 # ---- the store's file system
@@ -540,7 +694,16 @@ def run(cmd):
 def add_common_args(ap, seconds=10, warmup=2):
     ap.add_argument("--seconds", type=int, default=seconds, help="each measured run")
     ap.add_argument("--warmup", type=int, default=warmup, help="each warm-up run")
-    ap.add_argument("--servers", default="poczta,dovecot-hp,dovecot-default")
+    ap.add_argument("--servers", default="poczta,dovecot-hp,dovecot-default",
+                    help="poczta, poczta-pg, dovecot-hp, dovecot-default")
+    ap.add_argument("--poczta-storage", choices=("maildir", "postgres", "both"),
+                    default="maildir",
+                    help="what `poczta` in --servers stands for: poczta (maildir), "
+                    "poczta-pg (postgres) or both")
+    ap.add_argument("--poczta-pg-auth", choices=("passwd-file", "postgres"),
+                    default="passwd-file",
+                    help="poczta-pg's users: the passwd-file poczta uses, or the same "
+                    "users and {PLAIN} passwords in pz_users")
     ap.add_argument("--fs", choices=("loop-ext4", "tmp"), default="loop-ext4",
                     help="stores on a fresh journaled ext4 (loop device) or in /tmp")
     ap.add_argument("--fs-size", type=int, default=2048, help="loop-ext4 size, MiB")
@@ -553,15 +716,34 @@ def add_common_args(ap, seconds=10, warmup=2):
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
 
 
-def check_environment(modules, dovecot_packages):
+def check_environment(args, modules, dovecot_packages):
     if os.geteuid() != 0:
         sys.exit("run as root: Dovecot and poczta drop to '%s' for the mail" % RUN_USER)
-    for path in [POCZTA, MAILLOAD] + [os.path.join(MODDIR, m + ".so") for m in modules]:
+    programs = [POCZTA, MAILLOAD]
+    if "poczta-pg" in server_names(args):
+        modules = tuple(modules) + ("postgres", "maildir")
+        programs += [os.path.join(BUILD, "core", "poczta-admin"),
+                     os.path.join(BUILD, "modules", "postgres", "postgres-admin")]
+        if shutil.which("pg_config") is None:
+            sys.exit("poczta-pg needs PostgreSQL (apt-get install postgresql)")
+    for path in programs + [os.path.join(MODDIR, m + ".so") for m in modules]:
         if not os.path.exists(path):
             sys.exit("%s is missing: run `make check TESTS=` in the build tree "
                      "(or set top_builddir)" % path)
     if shutil.which("dovecot") is None:
         sys.exit("dovecot is not installed (apt-get install %s)" % dovecot_packages)
+
+
+def server_names(args):
+    """--servers with `poczta` expanded by --poczta-storage."""
+    expand = {"maildir": ["poczta"], "postgres": ["poczta-pg"],
+              "both": ["poczta", "poczta-pg"]}[args.poczta_storage]
+    names = []
+    for name in args.servers.split(","):
+        for n in expand if name == "poczta" else [name]:
+            if n not in names:
+                names.append(n)
+    return names
 
 
 class BenchRun:
@@ -589,9 +771,10 @@ class BenchRun:
             if args.fs == "loop-ext4":
                 self.loop = LoopFs(self.base, args.fs_size)
             store = self.loop.mnt if self.loop else self.base
-            for name in args.servers.split(","):
+            for name in server_names(args):
                 self.servers.append(self.make_server(name, store, users_file))
             for s in self.servers:
+                s.setup()
                 if self.prepare is not None:
                     self.prepare(s)
                 s.start()
@@ -606,6 +789,9 @@ class BenchRun:
         if name == "poczta":
             return Poczta(store, users_file, fsync, self.protocols,
                           self.args.poczta_listener_setting)
+        if name == "poczta-pg":
+            return PocztaPg(store, users_file, fsync, self.protocols,
+                            self.args.poczta_listener_setting, self.args.poczta_pg_auth)
         if name in ("dovecot-hp", "dovecot-default"):
             return Dovecot(store, users_file, fsync, self.protocols, name == "dovecot-hp")
         raise SystemExit("unknown server %s" % name)

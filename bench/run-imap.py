@@ -33,10 +33,16 @@ work on the machine only ever lowers a rate), the latencies, and the CPU
 time of the server's whole process tree per command.  Last, the memory
 (PSS) of one idle IMAP connection after LOGIN and SELECT INBOX.
 
+With --poczta-storage postgres or both, poczta-pg (the postgres storage,
+on its own durable PostgreSQL cluster in the same file system) runs too;
+its INBOXes are the same maildirs, moved in with `poczta-admin import`
+(issue 7; bench/README.md).
+
 Run from the build tree, as root, after `make check TESTS=`:
 
     /usr/bin/python3 bench/run-imap.py [--seconds 10] [--rounds 3]
         [--clients 10,50] [--modes login,long]
+        [--poczta-storage maildir|postgres|both]
         [--poczta-listener-setting 'KEY = VALUE' ...]
 """
 import argparse
@@ -48,8 +54,8 @@ import socket
 import statistics
 import sys
 
-from benchlib import (BenchRun, PASSWORD, RUN_USER, add_common_args, check_environment,
-                      chown_tree, fnum, idle_memory, mailload, measured, rotated)
+from benchlib import (BenchRun, PASSWORD, add_common_args, check_environment, fnum,
+                      idle_memory, mailload, measured, ratio, ratio_columns, rotated)
 
 # what mailload-imap.c searches for: keep both in step
 FILL_START = 1704067200     # 2024-01-01 00:00 UTC, IMAP_FILL_START
@@ -126,9 +132,7 @@ def write_users(path, n):
 
 
 def prepare(server, n, messages):
-    for i, user in enumerate(users_of(n)):
-        fill_maildir(os.path.join(server.mail, user), i, user, messages)
-    chown_tree(server.mail, RUN_USER)
+    server.prefill(users_of(n), lambda path, i, user: fill_maildir(path, i, user, messages))
 
 
 # ---- the runs
@@ -198,10 +202,10 @@ def print_kinds(mode, n, per_server):
 def print_summary(results, names):
     print("\n== Summary: IMAP commands/s, best round [median]; target: poczta >= %.1fx "
           "dovecot-hp in every case" % TARGET)
-    others = [n for n in names if n != "poczta"]
+    cols = ratio_columns(names)
     head = "%-12s" % "case" + "".join("%22s" % n for n in names)
-    if "poczta" in names:
-        head += "".join("%16s" % ("poczta/" + n.replace("dovecot-", "")) for n in others)
+    head += "".join("%16s" % c[0] for c in cols)
+    if "poczta" in names and "dovecot-hp" in names:
         head += "  target"
     print(head)
     errors = 0
@@ -211,12 +215,10 @@ def print_summary(results, names):
         errors += sum(int(f["errors"]) for v in per.values() for f in v)
         line = "%-12s" % ("%s c=%d" % (mode, n)) + "".join(
             "%22s" % ("%.1f [%.1f]" % (best[k], med[k])) for k in names)
-        if "poczta" in names:
-            line += "".join("%15.2fx" % (best["poczta"] / best[k] if best[k] else 0)
-                            for k in others)
-            if "dovecot-hp" in best and best["dovecot-hp"] > 0:
-                ok = best["poczta"] / best["dovecot-hp"] >= TARGET
-                line += "  %s" % ("met" if ok else "BELOW")
+        line += "".join("%15.2fx" % ratio(best, num, den) for _, num, den in cols)
+        if "poczta" in names and "dovecot-hp" in names:
+            ok = ratio(best, "poczta", "dovecot-hp") >= TARGET
+            line += "  %s" % ("met" if ok else "BELOW")
         print(line)
     if errors:
         print("\n!!! %d ERRORS (NO, BAD or broken responses) in these runs: the figures "
@@ -274,7 +276,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    check_environment(("imap",), "dovecot-imapd")
+    check_environment(args, ("imap",), "dovecot-imapd")
     clients = [int(x) for x in args.clients.split(",")]
     modes = args.modes.split(",")
     n = max(max(clients), IDLE_CONNECTIONS)

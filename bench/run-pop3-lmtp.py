@@ -43,19 +43,24 @@ load generator's own; "other%", the share of all CPUs busy with anything
 else during the run (above a few percent, trust the CPU figures more than
 the rates).
 
+With --poczta-storage postgres or both, poczta-pg (the same poczta with
+the postgres storage, on its own durable PostgreSQL cluster in the same
+file system; issue 7, bench/README.md) runs too.
+
 The stores live on a fresh journaled ext4 made for the run on a loop device
 (--fs tmp: in /tmp instead).  Run from the build tree, as root, after
 `make check TESTS=` (it builds bench/mailload and the tests/moddir module
 folder):
 
     /usr/bin/python3 bench/run-pop3-lmtp.py [--seconds 10] [--clients 4,16]
+        [--poczta-storage maildir|postgres|both]
 """
 import argparse
 import socket
 import sys
 
 from benchlib import (BenchRun, PASSWORD, add_common_args, check_environment, fnum,
-                      idle_memory, mailload, measured, rotated)
+                      idle_memory, mailload, measured, ratio, ratio_columns, rotated)
 
 IDLE_CONNECTIONS = 16
 
@@ -152,16 +157,13 @@ def print_case(title, unit, rows):
 def print_summary(summary, names):
     print("\n== Summary (rates; ratio = poczta / Dovecot; the product's target is "
           ">= 1.5x dovecot-hp for POP3)")
+    cols = ratio_columns(names)
     head = "%-14s" % "case" + "".join("%17s" % n for n in names)
-    others = [n for n in names if n != "poczta"]
-    if "poczta" in names:
-        head += "".join("%18s" % ("poczta/" + n.replace("dovecot-", "")) for n in others)
+    head += "".join("%18s" % c[0] for c in cols)
     print(head)
     for case, rates in summary:
         line = "%-14s" % case + "".join("%17.1f" % rates[n] for n in names)
-        if "poczta" in names:
-            line += "".join("%17.2fx" % (rates["poczta"] / rates[n] if rates[n] else 0)
-                            for n in others)
+        line += "".join("%17.2fx" % ratio(rates, num, den) for _, num, den in cols)
         print(line)
 
 
@@ -234,7 +236,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    check_environment(("pop3", "lmtp"), "dovecot-pop3d dovecot-lmtpd")
+    check_environment(args, ("pop3", "lmtp"), "dovecot-pop3d dovecot-lmtpd")
     clients = [int(x) for x in args.clients.split(",")]
     cases = args.cases.split(",")
     with BenchRun(args, ("pop3", "lmtp"),

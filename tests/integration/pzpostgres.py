@@ -17,7 +17,8 @@ suites run with postgres storage unchanged (test-postgres-suites.py).
 
 Run as a program, it is the unit tests' fixture:
     pzpostgres.py start             prints "DIR CONNINFO" of a new cluster
-    pzpostgres.py start-durable     the same with fsync on (benchmarks)
+    pzpostgres.py start-durable     the same with fsync on and without the
+                                    tests' helpers (benchmarks)
     pzpostgres.py stop|start-again|restart DIR
     pzpostgres.py sql DIR SQL       runs SQL in the poczta database
     pzpostgres.py destroy DIR
@@ -162,13 +163,17 @@ class Cluster:
             raise RuntimeError("psql %r: %s" % (sql[:200], r.stderr))
         return [line.split("|") for line in r.stdout.splitlines() if line != ""]
 
-    def create_db(self):
+    def create_db(self, test_functions=True):
+        """The role, the database and the schema; with `test_functions`
+        also the tests' helpers (pz_test_deliver, and a trigger on every
+        insert into pz_message that benchmarks must not pay for)."""
         self.psql("CREATE ROLE poczta LOGIN PASSWORD 'secret'", db="postgres")
         self.psql("CREATE DATABASE poczta OWNER poczta", db="postgres")
         r = admin("db", "migrate", "-d", self.conninfo())
         if r.returncode != 0:
             raise RuntimeError("poczta-admin db migrate: " + r.stdout + r.stderr)
-        self.psql(TEST_FUNCTIONS, user="poczta")
+        if test_functions:
+            self.psql(TEST_FUNCTIONS, user="poczta")
         return self
 
     def replica(self):
@@ -397,7 +402,8 @@ def main(argv):
         c = Cluster()
         if argv[1] == "start-durable":
             open(os.path.join(c.dir, "durable"), "w").close()
-        c.initdb().start(durable=argv[1] == "start-durable").create_db()
+        durable = argv[1] == "start-durable"
+        c.initdb().start(durable=durable).create_db(test_functions=not durable)
         print(c.dir, c.conninfo())
         return 0
     if len(argv) == 3 and argv[1] in ("stop", "start-again", "restart", "destroy"):
