@@ -7,9 +7,12 @@ stores live on; and the options every driver takes.
 The servers:
 
   poczta           core/poczta from the build tree (connection processes as
-                   `nobody`) with the maildir storage; --poczta-listener-setting
-                   adds lines to its listener sections (for settings still
-                   being written)
+                   `nobody`) with the maildir storage, its listeners set up
+                   as poczta.conf(5) says for many short sessions (POCZTA_TUNED:
+                   processes reused and kept waiting, its counterpart of
+                   Dovecot's high-performance mode); --poczta-listener-setting
+                   replaces those lines, --poczta-process-per-connection
+                   drops them
   poczta-pg        the same poczta with the postgres storage, on its own
                    PostgreSQL cluster (tests/integration/pzpostgres.py) in
                    the same file system, fsync and synchronous_commit on
@@ -709,11 +712,21 @@ def add_common_args(ap, seconds=10, warmup=2):
     ap.add_argument("--fs-size", type=int, default=2048, help="loop-ext4 size, MiB")
     ap.add_argument("--no-fsync", action="store_true",
                     help="poczta maildir fsync = no, Dovecot mail_fsync = never")
-    ap.add_argument("--poczta-listener-setting", action="append", default=[],
+    ap.add_argument("--poczta-listener-setting", action="append", default=None,
                     metavar="'KEY = VALUE'",
-                    help="a line for poczta's listener sections (repeatable), e.g. "
-                    "'connections_per_process = 0'")
+                    help="a line for poczta's listener sections (repeatable); given "
+                    "once or more, these replace the default: %s" %
+                    "; ".join(POCZTA_TUNED))
+    ap.add_argument("--poczta-process-per-connection", action="store_true",
+                    help="poczta as installed: no listener settings, a process per "
+                    "connection")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+
+
+# poczta's listener settings for the benchmarks: the opt-in process reuse
+# of poczta.conf(5), as Dovecot-hp has service_count = 0 and
+# process_min_avail
+POCZTA_TUNED = ("connections_per_process = 0", "process_min_avail = 4")
 
 
 def check_environment(args, modules, dovecot_packages):
@@ -786,6 +799,10 @@ class BenchRun:
 
     def make_server(self, name, store, users_file):
         fsync = not self.args.no_fsync
+        if self.args.poczta_process_per_connection:
+            self.args.poczta_listener_setting = []
+        elif self.args.poczta_listener_setting is None:
+            self.args.poczta_listener_setting = list(POCZTA_TUNED)
         if name == "poczta":
             return Poczta(store, users_file, fsync, self.protocols,
                           self.args.poczta_listener_setting)
