@@ -253,8 +253,9 @@ static void on_appended(void *ctx, const struct pz_msg_info *info)
 	H->uid_array_add(ctx, info->uid);
 }
 
-/* select_once - open and sync INBOX as a SELECT would (the view learns
- * every UID, flags and size); the view stays open in *box_r */
+/* select_once - open and sync INBOX as IMAP's SELECT does (the view
+ * learns every UID, flags and size; dates only when asked, as IMAP opens
+ * views with PZ_OPEN_DATES_LATER); the view stays open in *box_r */
 static double select_once(pz_mailbox **box_r, pz_uid_array *uids)
 {
 	struct pz_sync_handler h = { .size = sizeof(h), .appended = on_appended };
@@ -262,7 +263,7 @@ static double select_once(pz_mailbox **box_r, pz_uid_array *uids)
 	double t = now();
 
 	uids->count = 0;
-	if (S->mailbox_open(mu, "INBOX", PZ_OPEN_NO_RECENT, box_r, &err) < 0 ||
+	if (S->mailbox_open(mu, "INBOX", PZ_OPEN_NO_RECENT | PZ_OPEN_DATES_LATER, box_r, &err) < 0 ||
 	    S->mailbox_sync(*box_r, &h, uids, &err) < 0)
 		die("open/sync", &err);
 	return now() - t;

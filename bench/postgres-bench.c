@@ -241,7 +241,8 @@ static double select_once(pz_mailbox **box_r, pz_uid_array *uids)
 	double t = now();
 
 	uids->count = 0;
-	check(S->mailbox_open(mu, "INBOX", PZ_OPEN_NO_RECENT, box_r, &err), "open", &err);
+	check(S->mailbox_open(mu, "INBOX", PZ_OPEN_NO_RECENT | PZ_OPEN_DATES_LATER, box_r, &err),
+	      "open", &err);
 	check(S->mailbox_sync(*box_r, &h, uids, &err), "sync", &err);
 	return now() - t;
 }

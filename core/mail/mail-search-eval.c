@@ -30,7 +30,26 @@ struct msg {
 	time_t date;
 	int tz;
 	int gone;               /* expunged meanwhile */
+	int date_asked;         /* msg_internal_date was called */
 };
+
+/* internal_date - a date msg_info left at 0 (a view opened with
+ * PZ_OPEN_DATES_LATER) asked of the storage; -1 on error, and m->gone
+ * when the message went meanwhile. */
+static int internal_date(struct msg *m)
+{
+	int r;
+
+	if (m->info.internal_date != 0 || m->date_asked ||
+	    !PZ_OPS_HAS(m->ops, msg_internal_date))
+		return 0;
+	m->date_asked = 1;
+	r = m->ops->msg_internal_date(m->box, m->uid, &m->info.internal_date,
+				      &m->info.internal_date_tz, m->err);
+	if (r == 1)
+		m->gone = 1;
+	return r < 0 ? -1 : 0;
+}
 
 static int load_stream(struct msg *m)
 {
@@ -309,6 +328,8 @@ static int eval(struct msg *m, const struct pz_search_key *k)
 	case PZ_SEARCH_BEFORE:
 	case PZ_SEARCH_ON:
 	case PZ_SEARCH_SINCE:
+		if (internal_date(m) < 0)
+			return -1;
 		c = compare_day(i->internal_date, i->internal_date_tz, k->u.date);
 		r = k->type == PZ_SEARCH_BEFORE ? c < 0 : k->type == PZ_SEARCH_ON ? c == 0 : c >= 0;
 		break;
@@ -318,10 +339,14 @@ static int eval(struct msg *m, const struct pz_search_key *k)
 		r = match_sent(m, k);
 		break;
 	case PZ_SEARCH_OLDER:
+		if (internal_date(m) < 0)
+			return -1;
 		r = m->now - i->internal_date > 0 &&
 			(uint64_t)(m->now - i->internal_date) > k->u.number;
 		break;
 	case PZ_SEARCH_YOUNGER:
+		if (internal_date(m) < 0)
+			return -1;
 		r = m->now - i->internal_date <= 0 ||
 			(uint64_t)(m->now - i->internal_date) <= k->u.number;
 		break;
@@ -382,6 +407,7 @@ int pz_search_evaluate(const struct pz_storage_ops *ops, pz_mailbox *box,
 		m.stream = NULL;
 		m.root = NULL;
 		m.date_state = 0;
+		m.date_asked = 0;
 		m.gone = 0;
 		memset(&m.info, 0, sizeof(m.info));
 		m.info.size = sizeof(m.info);

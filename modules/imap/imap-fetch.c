@@ -208,6 +208,14 @@ static int simple_item(struct fetch_ctx *fc, struct imap_fetch_msg *m,
 		imap_str_flags(s, b, m->info.flags, m->info.keywords, m->info.keyword_count);
 		return 0;
 	case FETCH_INTERNALDATE:
+		/* views are opened with PZ_OPEN_DATES_LATER: 0 is not known yet */
+		if (m->info.internal_date == 0 && PZ_OPS_HAS(s->storage, msg_internal_date)) {
+			int r = s->storage->msg_internal_date(fc->cmd->s->view->box, m->uid,
+							      &m->info.internal_date,
+							      &m->info.internal_date_tz, err);
+			if (r < 0)
+				return -1; /* 1: gone meanwhile, the next sync says so */
+		}
 		imap_str_adds(b, "INTERNALDATE ");
 		internal_date(b, m->info.internal_date, m->info.internal_date_tz);
 		return 0;

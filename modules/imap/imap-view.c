@@ -269,7 +269,8 @@ int imap_view_open(struct imap_session *s, const char *name, int readonly, pz_er
 {
 	pz_pool *pool = imap_host->pool_create("imap view");
 	struct imap_view *v = imap_host->pool_alloc(pool, sizeof(*v));
-	unsigned int flags = (readonly ? PZ_OPEN_READONLY : 0) |
+	/* internal dates come from msg_info (FETCH, SEARCH) only */
+	unsigned int flags = PZ_OPEN_DATES_LATER | (readonly ? PZ_OPEN_READONLY : 0) |
 		(imap_rev2(s) ? PZ_OPEN_NO_RECENT : 0);
 
 	v->pool = pool;

@@ -29,10 +29,13 @@ int maildir_msg_info(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 	const struct maildir_vmsg *v;
 	size_t n = 0;
 	const char **names;
+	int64_t idate;
 
 	if (i < 0)
 		return 1;
 	v = &box->msgs[i];
+	/* a view opened with PZ_OPEN_DATES_LATER may not know it yet */
+	idate = v->idate != MAILDIR_IDATE_UNKNOWN ? v->idate : 0;
 	names = maildir_kw_names(pool, &box->mb.kw, v->kw, &n, 1);
 	SET_FIELD(info, uid, v->uid);
 	SET_FIELD(info, flags, v->flags & (MAILDIR_PZ_FLAGS | PZ_FLAG_RECENT));
@@ -40,8 +43,24 @@ int maildir_msg_info(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 	SET_FIELD(info, keyword_count, n);
 	SET_FIELD(info, modseq, v->modseq);
 	SET_FIELD(info, rfc822_size, v->vsize);
-	SET_FIELD(info, internal_date, (time_t)v->idate);
+	SET_FIELD(info, internal_date, (time_t)idate);
 	SET_FIELD(info, internal_date_tz, v->idate_tz);
+	return 0;
+}
+
+int maildir_msg_internal_date(pz_mailbox *box, uint32_t uid, time_t *date_r, int *tz_r,
+			      pz_error *err)
+{
+	int i = maildir_view_find(box, uid);
+	pz_pool *pool;
+
+	(void)err;
+	if (i < 0)
+		return 1;
+	pool = HOST->pool_create("maildir date");
+	*date_r = (time_t)maildir_vmsg_idate(box, &box->msgs[i], pool);
+	*tz_r = box->msgs[i].idate_tz;
+	HOST->pool_destroy(&pool);
 	return 0;
 }
 

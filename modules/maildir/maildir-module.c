@@ -71,6 +71,7 @@ static const struct pz_storage_ops maildir_ops = {
 	.expunge = maildir_expunge,
 	.search = maildir_search,
 	.quota_get = maildir_quota_get,
+	.msg_internal_date = maildir_msg_internal_date,
 };
 
 void maildir_log(enum pz_log_level level, const char *fmt, ...)

@@ -13,7 +13,10 @@
  * recent messages and moves it up, all under the mailbox lock, so exactly
  * one session sees each message as recent.
  * A view's syncs leave no internal date unknown (MAILDIR_SYNC_DATES): the
- * callbacks and msg_info report one for every message.
+ * callbacks and msg_info report one for every message.  A view opened with
+ * PZ_OPEN_DATES_LATER skips that (a maildir never indexed would need a
+ * stat() of every file): its callbacks report 0 for a date the index does
+ * not have, and msg_info finds it when asked (maildir_vmsg_idate).
  */
 #include "maildir.h"
 
@@ -126,11 +129,25 @@ static void vmsg_set(struct pz_mailbox *box, struct maildir_vmsg *v,
 	v->vsize = r->vsize;
 	if (r->idate != MAILDIR_IDATE_UNKNOWN)
 		v->idate = r->idate;
-	else if (v->idate == MAILDIR_IDATE_UNKNOWN)
+	else if (v->idate == MAILDIR_IDATE_UNKNOWN &&
+		 (box->open_flags & PZ_OPEN_DATES_LATER) == 0)
 		v->idate = rec_idate(box, r, pool);
 	v->idate_tz = r->idate_tz;
 	free(v->kw);
 	v->kw = r->kw != NULL && *r->kw != '\0' ? strdup(r->kw) : NULL;
+}
+
+int64_t maildir_vmsg_idate(struct pz_mailbox *box, struct maildir_vmsg *v, pz_pool *pool)
+{
+	struct maildir_rec r;
+	pz_error err;
+
+	if (v->idate != MAILDIR_IDATE_UNKNOWN)
+		return v->idate;
+	if (maildir_index_get(&box->mb, v->uid, pool, &r, &err) != 0)
+		return 0; /* expunged meanwhile: the next sync tells */
+	v->idate = r.idate != MAILDIR_IDATE_UNKNOWN ? r.idate : rec_idate(box, &r, pool);
+	return v->idate;
 }
 
 static void vmsg_to_info(const struct pz_mailbox *box,
@@ -146,7 +163,7 @@ static void vmsg_to_info(const struct pz_mailbox *box,
 	SET_FIELD(info, keyword_count, n);
 	SET_FIELD(info, modseq, v->modseq);
 	SET_FIELD(info, rfc822_size, v->vsize);
-	SET_FIELD(info, internal_date, (time_t)v->idate);
+	SET_FIELD(info, internal_date, v->idate == MAILDIR_IDATE_UNKNOWN ? 0 : (time_t)v->idate);
 	SET_FIELD(info, internal_date_tz, v->idate_tz);
 }
 
@@ -181,7 +198,7 @@ int maildir_mailbox_open(pz_mail_user *mu, const char *name, unsigned int flags,
 	box->open_flags = flags;
 	box->view_uidnext = 1;
 	HOST->pool_cleanup(pool, box_cleanup, box);
-	if ((flags & PZ_OPEN_SAVEONLY) == 0)
+	if ((flags & (PZ_OPEN_SAVEONLY | PZ_OPEN_DATES_LATER)) == 0)
 		sync_flags |= MAILDIR_SYNC_DATES;
 	if ((flags & (PZ_OPEN_READONLY | PZ_OPEN_SAVEONLY)) == 0)
 		sync_flags |= MAILDIR_SYNC_MOVE_NEW;

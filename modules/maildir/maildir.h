@@ -523,6 +523,11 @@ int maildir_mbox_open(struct pz_mail_user *mu, const char *name, pz_pool *pool,
 		      pz_error *err);
 int maildir_mbox_init(struct maildir_mbox *mb, pz_error *err);
 void maildir_mbox_close(struct maildir_mbox *mb);
+/* maildir_vmsg_idate - a view message's internal date, found now (index,
+ * else the file's mtime) when the view did not learn it at sync. */
+int64_t maildir_vmsg_idate(struct pz_mailbox *box, struct maildir_vmsg *v, pz_pool *pool);
+int maildir_msg_internal_date(pz_mailbox *box, uint32_t uid, time_t *date_r, int *tz_r,
+			      pz_error *err);
 int maildir_view_find(const struct pz_mailbox *box, uint32_t uid);
 
 /* ---- the ops (one file each group) */

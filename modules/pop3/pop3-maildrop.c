@@ -188,7 +188,8 @@ static int open_boxes(struct pop3_session *s, pz_error *err)
 		struct pop3_box *pb = &s->boxes[s->n_boxes];
 		struct pz_mailbox_status st = { .size = sizeof(st) };
 
-		if (s->storage->mailbox_open(s->mu, name, PZ_OPEN_NO_RECENT, &pb->box, err) < 0) {
+		if (s->storage->mailbox_open(s->mu, name, PZ_OPEN_NO_RECENT | PZ_OPEN_DATES_LATER,
+					     &pb->box, err) < 0) {
 			if (err->cls == PZ_ERR_NOT_FOUND && strcmp(name, "INBOX") != 0)
 				continue; /* an optional folder that this user lacks */
 			return -1;

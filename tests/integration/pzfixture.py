@@ -47,9 +47,10 @@ class Maildir:
         """The storage's config; `extra` goes into its module section."""
         return "module maildir {\n location = maildir:%s/%%u\n%s}\n" % (self.root, extra)
 
-    def deliver(self, user, raw):
+    def deliver(self, user, raw, date=None):
         """Drop a message into USER's new/ (tmp/ then rename, as maildir
-        delivery does)."""
+        delivery does); `date` (seconds since the epoch) becomes the file's
+        mtime, its internal date."""
         base = os.path.join(self.root, user)
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(base, sub), exist_ok=True)
@@ -58,6 +59,8 @@ class Maildir:
         tmp = os.path.join(base, "tmp", name)
         with open(tmp, "wb") as f:
             f.write(raw)
+        if date is not None:
+            os.utime(tmp, (date, date))
         os.rename(tmp, os.path.join(base, "new", name))
         chown_run_user(base)
 

@@ -336,11 +336,19 @@ class PgStore:
         self.cluster.psql("INSERT INTO pz_users (%s) VALUES (%s)" % (", ".join(cols),
                                                                     ", ".join(vals)))
 
-    def deliver(self, user, raw, mailbox="INBOX"):
-        """Store a message for USER straight in SQL (an outside MDA)."""
+    def deliver(self, user, raw, mailbox="INBOX", date=None):
+        """Store a message for USER straight in SQL (an outside MDA); `date`
+        (seconds since the epoch) is its internal date, else now."""
         data = crlf(raw)
-        return int(self.cluster.psql("SELECT pz_test_deliver(%s, decode('%s', 'hex'), %s)"
-                                     % (sql_text(user), data.hex(), sql_text(mailbox)))[0][0])
+        uid = int(self.cluster.psql("SELECT pz_test_deliver(%s, decode('%s', 'hex'), %s)"
+                                    % (sql_text(user), data.hex(), sql_text(mailbox)))[0][0])
+        if date is not None:
+            self.cluster.psql(
+                "UPDATE pz_message SET internal_date = %d, internal_date_tz = 0 WHERE uid = %d "
+                "AND mailbox_id = (SELECT b.id FROM pz_mailbox b JOIN pz_account a ON "
+                "a.id = b.account_id WHERE a.name = %s AND b.name = %s)"
+                % (int(date), uid, sql_text(user), sql_text(mailbox)))
+        return uid
 
     # ---- storage-neutral checks (the same methods exist for Maildir)
 

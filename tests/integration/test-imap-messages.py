@@ -245,6 +245,23 @@ class SearchTest(Base):
         self.reply(c, "SEARCH 7", "BAD Invalid message sequence number.")
         self.reply(c, "SEARCH", "BAD Missing SEARCH criteria.")
 
+    def test_dates_of_mail_never_indexed(self):
+        # delivered by another tool, with dates of their own, before any
+        # session opened the mailbox: the first SELECT learns no dates, and
+        # SEARCH and FETCH find them when they need them
+        self.maildir.deliver("demo", MSG1, date=947592000)   # 11-Jan-2000 12:00 UTC
+        self.maildir.deliver("demo", MSG2, date=1262347200)  # 1-Jan-2010 12:00 UTC
+        c = self.login()
+        rows = [("BEFORE 1-Jan-2001", "4"), ("ON 11-Jan-2000", "4"), ("SINCE 1-Jan-2010", "1 2 3 5"),
+                ("SINCE 1-Jan-2000 BEFORE 1-Jan-2011", "4 5"), ("OLDER 600000000", "4"),
+                ("YOUNGER 600000000", "1 2 3 5")]
+        for criteria, want in rows:
+            self.assertEqual(c.ok("SEARCH " + criteria), ["* SEARCH " + want], criteria)
+        d = self.login()
+        self.assertEqual(d.ok("FETCH 4:5 INTERNALDATE"),
+                         ['* 4 FETCH (INTERNALDATE "11-Jan-2000 12:00:00 +0000")',
+                          '* 5 FETCH (INTERNALDATE "01-Jan-2010 12:00:00 +0000")'])
+
     def test_esearch_and_searchres(self):
         c = self.login()
         tag = "es1"

@@ -233,6 +233,62 @@ static void test_stream_crlf_random(void **state)
 	free(ev);
 }
 
+/* A view opened with PZ_OPEN_DATES_LATER on a maildir never indexed: the
+ * first sync and msg_info report no dates (nothing is stat()ed for them),
+ * msg_internal_date finds each one from its file (and msg_info knows it
+ * from then on); a view without the flag gets them in the callbacks. */
+static void test_dates_later(void **state)
+{
+	static const time_t dates[] = { 1500000000, 1600000000, 1700000000 };
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_pool *pool = H->pool_create("t");
+	char path[1024];
+	pz_mailbox *box;
+	size_t i;
+
+	md_user_open(&u, "dateslater", NULL);
+	for (i = 0; i < 3; i++) {
+		struct timespec ts[2] = { { dates[i], 0 }, { dates[i], 0 } };
+
+		snprintf(path, sizeof(path), "%s/cur/%lld.M%zuP1.other:2,S", u.dir,
+			 (long long)(1234567890 + i), i);
+		write_file(path, "Subject: old\n\nbody\n");
+		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	}
+	box = md_open(&u, "INBOX", PZ_OPEN_DATES_LATER);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 3);
+	assert_int_equal(S->msg_internal_date(box, 999, &(time_t){ 0 }, &(int){ 0 }, &(pz_error){ 0 }), 1);
+	for (i = 0; i < 3; i++) {
+		struct pz_msg_info info = { .size = sizeof(info) };
+		pz_error err;
+
+		time_t date = 0;
+		int tz = -1;
+
+		assert_int_equal(ev->appended[i].idate, 0);
+		assert_int_equal(S->msg_info(box, ev->appended[i].uid, pool, &info, &err), 0);
+		assert_int_equal(info.internal_date, 0);
+		assert_int_equal(info.flags & PZ_FLAG_SEEN, PZ_FLAG_SEEN);
+		assert_int_equal(S->msg_internal_date(box, ev->appended[i].uid, &date, &tz, &err), 0);
+		assert_int_equal(date, dates[i]);
+		assert_int_equal(S->msg_info(box, ev->appended[i].uid, pool, &info, &err), 0);
+		assert_int_equal(info.internal_date, dates[i]);
+	}
+	S->mailbox_close(&box);
+	memset(ev, 0, sizeof(*ev));
+	box = md_open(&u, "INBOX", 0);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ev->appended[i].idate, dates[i]);
+	S->mailbox_close(&box);
+	H->pool_destroy(&pool);
+	md_user_close(&u);
+	free(ev);
+}
+
 static void test_store(void **state)
 {
 	struct md_user u;
@@ -1061,6 +1117,7 @@ int main(void)
 		cmocka_unit_test(test_save_sync_flags),
 		cmocka_unit_test(test_stream_crlf),
 		cmocka_unit_test(test_stream_crlf_random),
+		cmocka_unit_test(test_dates_later),
 		cmocka_unit_test(test_rebuild_stale_wal),
 		cmocka_unit_test(test_wal_bounded),
 		cmocka_unit_test(test_store),

@@ -48,6 +48,12 @@ enum pz_open_flag {
 	PZ_OPEN_READONLY = 1u << 0, /* EXAMINE: no flag changes, no \Recent taken */
 	PZ_OPEN_SAVEONLY = 1u << 1, /* delivery/APPEND/COPY target: no view kept */
 	PZ_OPEN_NO_RECENT = 1u << 2, /* do not take \Recent (POP3, rev2 sessions) */
+	/* (ABI 1.2) The caller asks for internal dates when it needs them: the
+	 * sync callbacks and msg_info may report internal_date 0 for a date
+	 * the storage does not know yet (msg_internal_date finds it), which
+	 * spares the storage finding every date at the first sync.  A storage
+	 * that always knows them ignores the flag. */
+	PZ_OPEN_DATES_LATER = 1u << 3,
 };
 
 struct pz_mailbox_info {
@@ -231,6 +237,14 @@ struct pz_storage_ops {
 	int (*search)(pz_mailbox *box, const struct pz_search_key *key,
 		      pz_uid_array *result_r, pz_error *err);
 	int (*quota_get)(pz_mail_user *mu, struct pz_quota *quota, pz_error *err);
+
+	/* (ABI 1.2) The internal date of a message of a view opened with
+	 * PZ_OPEN_DATES_LATER, whose msg_info may give 0 for a date not known
+	 * yet: found now (which may mean reading the message's file).  Return
+	 * 0, 1 when the UID is not in the view, -1 on error.  NULL in a
+	 * storage whose msg_info always gives the date. */
+	int (*msg_internal_date)(pz_mailbox *box, uint32_t uid, time_t *date_r, int *tz_r,
+				 pz_error *err);
 };
 
 #ifdef __cplusplus
