@@ -173,6 +173,9 @@ static struct lmtp_target *target_get(struct lmtp_session *s, pz_user *u, const 
 	t->create = create;
 	if (h->storage_open(u, t->pool, &t->ops, &t->mu, err) < 0 ||
 	    open_target(t->ops, t->mu, want, create, &t->box, &t->mailbox, err) < 0) {
+		/* the message may live in the storage's memory, about to go */
+		if (err->msg != NULL)
+			err->msg = h->pool_strdup(s->tx_pool, err->msg);
 		target_close(t);
 		return NULL;
 	}
@@ -199,7 +202,7 @@ static void deliver_one(struct lmtp_session *s, pz_filter_msg *fm, const struct 
 		ret = save_copy(s, t->ops, t->box, headers, msg, &uid, &err);
 	if (ret < 0 && kept) {
 		/* a mailbox kept open may have been deleted or renamed since:
-		 * once more, opened afresh */
+		 * once more, opened afresh (err is set anew either way) */
 		target_close(t);
 		t = target_get(s, r->user, want, quarantine, &kept, &err);
 		if (t != NULL)

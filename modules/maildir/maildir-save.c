@@ -113,13 +113,12 @@ int maildir_save_begin(pz_mailbox *box, const struct pz_save_args *args,
 	save->tmp_path = maildir_path(pool, box->mb.paths.dir, "tmp", save->base);
 	save->fd = open(save->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (save->fd < 0) {
-		char *path = save->tmp_path;
-		int e = errno;
+		/* the error names the path: report it before the pool goes */
+		int ret = maildir_syserror(mu, err, "create", save->tmp_path);
 
 		save->tmp_path = NULL;
 		save_free(&save);
-		errno = e;
-		return maildir_syserror(mu, err, "create", path);
+		return ret;
 	}
 	*save_r = save;
 	return 0;

@@ -274,6 +274,8 @@ static int run_job(const char *what, struct adm_opts *o, const char *user,
 		ret = strcmp(what, "import") == 0 ? adm_import(&job) : adm_export(&job);
 	if (job.db != NULL)
 		PQfinish(job.db);
+	free(o->conninfo);
+	o->conninfo = NULL;
 	pz_pool_destroy(&job.pool);
 	pz_core_process_deinit();
 	return ret;
@@ -309,6 +311,7 @@ static int parse_opts(int argc, char **argv, const char *allowed, struct adm_opt
 			break;
 		case 'h':
 			usage(stdout);
+			free(o->conninfo);
 			return ADM_OK;
 		default:
 			goto bad;
@@ -318,6 +321,7 @@ static int parse_opts(int argc, char **argv, const char *allowed, struct adm_opt
 		return -1;
 bad:
 	usage(stderr);
+	free(o->conninfo);
 	return ADM_USAGE;
 }
 
@@ -334,9 +338,10 @@ int main(int argc, char **argv)
 				continue;
 			if ((ret = parse_opts(argc - 2, argv + 2, "cd", &o)) >= 0)
 				return ret;
-			if ((c = adm_connect(&o)) == NULL)
-				return ADM_FAILED;
+			c = adm_connect(&o);
 			free(o.conninfo);
+			if (c == NULL)
+				return ADM_FAILED;
 			ret = adm_db_cmds[i].fn(c);
 			PQfinish(c);
 			return ret;
