@@ -59,14 +59,36 @@ struct crlf_stream {
 	unsigned char buf[CRLF_BUF_SIZE];
 };
 
+/* crlf_fill - have the buffer hold the byte at fpos: 1, 0 at the end of
+ * the file, -1 on read errors */
+static int crlf_fill(struct crlf_stream *s)
+{
+	ssize_t r;
+
+	if (s->fpos >= s->buf_off && s->fpos < s->buf_off + s->buf_len)
+		return 1;
+	do {
+		r = pread(s->fd, s->buf, sizeof(s->buf), (off_t)s->fpos);
+	} while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return r < 0 ? -1 : 0;
+	s->buf_off = s->fpos;
+	s->buf_len = (size_t)r;
+	return 1;
+}
+
 /* crlf_produce - emit up to n bytes from the cursor (into out, or nowhere
- * when out is NULL); returns the count, -1 on read errors */
+ * when out is NULL); returns the count, -1 on read errors.  The bytes up
+ * to the next LF go out in one copy: byte by byte, this loop cost more
+ * than the rest of a FETCH of a body or a SEARCH of a header. */
 static ssize_t crlf_produce(struct crlf_stream *s, unsigned char *out, size_t n)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		unsigned char c;
+		const unsigned char *p, *lf;
+		size_t run;
+		int ret;
 
 		if (s->owe_lf) {
 			if (out != NULL)
@@ -76,26 +98,33 @@ static ssize_t crlf_produce(struct crlf_stream *s, unsigned char *out, size_t n)
 			s->vpos++;
 			continue;
 		}
-		if (s->fpos < s->buf_off || s->fpos >= s->buf_off + s->buf_len) {
-			ssize_t r = pread(s->fd, s->buf, sizeof(s->buf), (off_t)s->fpos);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return -1;
-			if (r == 0)
-				break;
-			s->buf_off = s->fpos;
-			s->buf_len = (size_t)r;
+		if ((ret = crlf_fill(s)) < 0)
+			return -1;
+		if (ret == 0)
+			break;
+		p = s->buf + (s->fpos - s->buf_off);
+		run = s->buf_len - (size_t)(s->fpos - s->buf_off);
+		if (run > n - done)
+			run = n - done;
+		lf = memchr(p, '\n', run);
+		if (lf != p) {
+			/* the bytes before the next LF go out as they are */
+			if (lf != NULL)
+				run = (size_t)(lf - p);
+			if (out != NULL)
+				memcpy(out + done, p, run);
+			done += run;
+			s->fpos += run;
+			s->vpos += run;
+			s->prev_cr = p[run - 1] == '\r';
+			continue;
 		}
-		c = s->buf[s->fpos - s->buf_off];
+		/* an LF: a bare one gets its CR first */
 		s->fpos++;
-		if (c == '\n' && !s->prev_cr) {
-			c = '\r';
-			s->owe_lf = 1;
-		}
-		s->prev_cr = c == '\r' && !s->owe_lf;
 		if (out != NULL)
-			out[done] = c;
+			out[done] = s->prev_cr ? '\n' : '\r';
+		s->owe_lf = !s->prev_cr;
+		s->prev_cr = 0;
 		done++;
 		s->vpos++;
 	}
