@@ -49,13 +49,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_HDR_GET] = "SELECT uidvalidity, uidnext, highestmodseq, "
 		"first_recent_uid, new_mtime, cur_mtime, new_trusted, cur_trusted, "
 		"expunge_floor, keywords_mtime, tmp_cleaned, n_messages, n_unseen, "
-		"n_deleted, n_vsize, n_recent, n_undated, import_modseq "
-		"FROM mailbox WHERE id = 1",
+		"n_deleted, n_vsize, n_recent, n_undated, import_modseq, "
+		"new_checked, cur_checked FROM mailbox WHERE id = 1",
 	[ST_HDR_SET] = "UPDATE mailbox SET uidvalidity = ?1, uidnext = ?2, "
 		"highestmodseq = ?3, first_recent_uid = ?4, new_mtime = ?5, "
 		"cur_mtime = ?6, new_trusted = ?7, cur_trusted = ?8, "
 		"expunge_floor = ?9, keywords_mtime = ?10, tmp_cleaned = ?11, "
-		"import_modseq = ?12 WHERE id = 1",
+		"import_modseq = ?12, new_checked = ?13, cur_checked = ?14 "
+		"WHERE id = 1",
 	[ST_INSERT] = "INSERT INTO msgs " INDEX_INSERT_COLS
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_UPDATE] = "UPDATE msgs SET fname = ?2, in_new = ?3, flags = ?4, "
@@ -113,7 +114,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define MSGS_INDEXES \
 	"CREATE INDEX msgs_modseq ON msgs (modseq) WHERE modseq > 0;" \
 	"CREATE INDEX msgs_new ON msgs (in_new) WHERE in_new = 1;"
-/* the totals and import_modseq came with version 2 */
+/* the totals and import_modseq came with version 2; new_checked and
+ * cur_checked later, without a new version: a version 2 index without
+ * them gets them when opened (add_checked_columns), and a program that
+ * does not know them leaves them be (see dir_stale in maildir-sync.c) */
 #define ADD_INT_COLUMN(col) \
 	"ALTER TABLE mailbox ADD COLUMN " col " INTEGER NOT NULL DEFAULT 0;"
 
@@ -131,6 +135,7 @@ static const char schema_sql[] =
 	ADD_INT_COLUMN("n_deleted") ADD_INT_COLUMN("n_vsize")
 	ADD_INT_COLUMN("n_recent") ADD_INT_COLUMN("n_undated")
 	ADD_INT_COLUMN("import_modseq")
+	ADD_INT_COLUMN("new_checked") ADD_INT_COLUMN("cur_checked")
 	MSGS_TABLE("msgs") MSGS_INDEXES
 	"CREATE TABLE expunged ("
 	" uid INTEGER PRIMARY KEY, modseq INTEGER NOT NULL, at INTEGER NOT NULL);"
@@ -157,6 +162,7 @@ static const char upgrade_v1_sql[] =
 	ADD_INT_COLUMN("n_deleted") ADD_INT_COLUMN("n_vsize")
 	ADD_INT_COLUMN("n_recent") ADD_INT_COLUMN("n_undated")
 	ADD_INT_COLUMN("import_modseq")
+	ADD_INT_COLUMN("new_checked") ADD_INT_COLUMN("cur_checked")
 	"UPDATE mailbox SET"
 	" n_messages = (SELECT count(*) FROM msgs),"
 	" n_unseen = (SELECT count(*) FROM msgs WHERE (flags & 1) = 0),"
@@ -290,6 +296,41 @@ static int index_upgrade(struct maildir_mbox *mb, pz_error *err)
 	return ret;
 }
 
+/* add_checked_columns - a version 2 index written before new_checked and
+ * cur_checked gets them (another process may add them first) */
+static int add_checked_columns(struct maildir_mbox *mb, pz_error *err)
+{
+	sqlite3 *db = mb->idx->db;
+	int ret;
+
+	if (index_exec(mb, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	ret = sqlite3_exec(db, "SELECT new_checked FROM mailbox", NULL, NULL,
+			   NULL) == SQLITE_OK ? 0 :
+		index_exec(mb, ADD_INT_COLUMN("new_checked")
+			   ADD_INT_COLUMN("cur_checked"), err);
+	if (ret == 0)
+		ret = index_exec(mb, "COMMIT", err);
+	if (ret < 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+/* prepare_hdr_get - the header statement, which every use of an index
+ * needs first; it fails on an index without the checked columns */
+static int prepare_hdr_get(struct maildir_mbox *mb, pz_error *err)
+{
+	struct maildir_index *idx = mb->idx;
+
+	if (sqlite3_prepare_v3(idx->db, stmt_sql[ST_HDR_GET], -1,
+			       SQLITE_PREPARE_PERSISTENT, &idx->st[ST_HDR_GET],
+			       NULL) == SQLITE_OK)
+		return 0;
+	if (add_checked_columns(mb, err) < 0)
+		return -1;
+	return index_stmt(mb, ST_HDR_GET, err) != NULL ? 0 : -1;
+}
+
 static int index_setup(struct maildir_mbox *mb, pz_error *err)
 {
 	sqlite3 *db = mb->idx->db;
@@ -311,12 +352,12 @@ static int index_setup(struct maildir_mbox *mb, pz_error *err)
 	version = user_version(mb);
 	if (version < 0)
 		return index_db_error(mb, err, "user_version");
-	if (version == INDEX_VERSION)
-		return 0;
 	if (version > INDEX_VERSION)
 		return maildir_error(mb->mu, err, PZ_ERR_TEMP,
 				     "Mailbox index written by a newer version");
-	return index_upgrade(mb, err);
+	if (version < INDEX_VERSION && index_upgrade(mb, err) < 0)
+		return -1;
+	return prepare_hdr_get(mb, err);
 }
 
 /* mkdir_p - create the index folder and its parents */
@@ -509,6 +550,7 @@ int maildir_index_begin(struct maildir_mbox *mb, int durable, pz_error *err)
 	idx->inserted = 0;
 	idx->recent_stale = 0;
 	memset(&idx->delta, 0, sizeof(idx->delta));
+	memset(idx->dirs, 0, sizeof(idx->dirs));
 	/* the totals of \Recent follow first_recent_uid as of now */
 	if (maildir_index_hdr_get(mb, &h, err) < 0) {
 		maildir_index_rollback(mb);
@@ -576,17 +618,74 @@ static void txn_end(struct maildir_index *idx)
 {
 	idx->in_txn = 0;
 	memset(&idx->delta, 0, sizeof(idx->delta));
+	memset(idx->dirs, 0, sizeof(idx->dirs));
 	if (idx->bulk) {
 		idx->bulk = 0;
 		sqlite3_exec(idx->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
 	}
 }
 
+void maildir_index_dir_known(struct maildir_mbox *mb, enum maildir_dir d,
+			     int64_t checked_ns)
+{
+	mb->idx->dirs[d].known = 1;
+	mb->idx->dirs[d].checked_ns = checked_ns;
+}
+
+void maildir_index_dir_touched(struct maildir_mbox *mb, enum maildir_dir d)
+{
+	mb->idx->dirs[d].touched = 1;
+}
+
+/* dirs_record - a folder the index knew whole, which we changed since
+ * (renamed, linked or removed files, and recorded that in this
+ * transaction), still matches the index, except for what other tools did
+ * meanwhile: its mtime now goes into the header, so that our own changes
+ * do not make the next sync read the folder.  Another tool's change may
+ * share the mtime of ours (the same timestamp tick), so the folder stays
+ * untrusted and is read again once MAILDIR_SYNC_SECS have passed since it
+ * was known whole (Dovecot's maildir sync does the same). */
+static int dirs_record(struct maildir_mbox *mb, pz_error *err)
+{
+	static const char *const names[2] = { "cur", "new" };
+	struct maildir_index *idx = mb->idx;
+	struct maildir_hdr h;
+	int any = 0;
+
+	for (int d = 0; d < 2; d++)
+		any |= idx->dirs[d].known && idx->dirs[d].touched;
+	if (!any)
+		return 0;
+	if (maildir_index_hdr_get(mb, &h, err) < 0)
+		return -1;
+	for (int d = 0; d < 2; d++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (!idx->dirs[d].known || !idx->dirs[d].touched ||
+		    snprintf(path, sizeof(path), "%s/%s", mb->paths.dir,
+			     names[d]) >= (int)sizeof(path) ||
+		    stat(path, &st) < 0)
+			continue; /* left as it was: the next sync reads it */
+		if (d == MAILDIR_NEW) {
+			h.new_mtime_ns = maildir_st_mtime_ns(&st);
+			h.new_trusted = 0;
+			h.new_checked_ns = idx->dirs[d].checked_ns;
+		} else {
+			h.cur_mtime_ns = maildir_st_mtime_ns(&st);
+			h.cur_trusted = 0;
+			h.cur_checked_ns = idx->dirs[d].checked_ns;
+		}
+	}
+	return maildir_index_hdr_set(mb, &h, err);
+}
+
 int maildir_index_commit(struct maildir_mbox *mb, pz_error *err)
 {
 	struct maildir_index *idx = mb->idx;
 
-	if (counters_flush(mb, err) < 0 || index_exec(mb, "COMMIT", err) < 0) {
+	if (dirs_record(mb, err) < 0 || counters_flush(mb, err) < 0 ||
+	    index_exec(mb, "COMMIT", err) < 0) {
 		maildir_index_rollback(mb);
 		return -1;
 	}
@@ -637,6 +736,8 @@ int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 	h->counters.recent = sqlite3_column_int64(st, 15);
 	h->counters.undated = sqlite3_column_int64(st, 16);
 	h->import_modseq = (uint64_t)sqlite3_column_int64(st, 17);
+	h->new_checked_ns = sqlite3_column_int64(st, 18);
+	h->cur_checked_ns = sqlite3_column_int64(st, 19);
 	sqlite3_reset(st);
 	mb->idx->import_modseq = h->import_modseq;
 	if (mb->idx->in_txn && !mb->idx->recent_stale)
@@ -668,6 +769,8 @@ int maildir_index_hdr_set(struct maildir_mbox *mb, const struct maildir_hdr *h,
 	sqlite3_bind_int64(st, 10, h->keywords_mtime_ns);
 	sqlite3_bind_int64(st, 11, h->tmp_cleaned);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)h->import_modseq);
+	sqlite3_bind_int64(st, 13, h->new_checked_ns);
+	sqlite3_bind_int64(st, 14, h->cur_checked_ns);
 	mb->idx->import_modseq = h->import_modseq;
 	return index_step_done(mb, st, err, "write header");
 }

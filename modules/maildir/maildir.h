@@ -163,6 +163,11 @@ struct maildir_hdr {
 	int64_t cur_mtime_ns;
 	int new_trusted;         /* mtime old enough to compare against */
 	int cur_trusted;
+	/* while not trusted: when the index last knew the folder whole (a
+	 * scan's start, or the check before changes of our own); a folder
+	 * whose mtime did not move is read again a MAILDIR_SYNC_SECS later */
+	int64_t new_checked_ns;
+	int64_t cur_checked_ns;
 	uint64_t expunge_floor;  /* expunge records below this were pruned */
 	/* the modseq of every record the first sync made, which the index
 	 * keeps as 0 (outside its modseq index); 0 when there are none */
@@ -194,6 +199,15 @@ struct maildir_index {
 	uint64_t import_modseq;         /* as the header has it */
 	int recent_stale;               /* first_recent_uid moved: recount */
 	int bulk;                       /* a larger page cache meanwhile */
+	/* new/ and cur/ (enum maildir_dir) in the open write transaction:
+	 * whether a sync under its lock found the index whole as of the
+	 * header's mtime, and whether we changed the folder since; the
+	 * commit then records the mtime our changes left (see
+	 * maildir_index_commit) */
+	struct {
+		int known, touched;
+		int64_t checked_ns;     /* the header's checked time then */
+	} dirs[2];
 	/* a file name rebuilt from base + stored suffix (maildir-index-msgs.c) */
 	char fname_buf[NAME_MAX + 1];
 	sqlite3_stmt *st[MAILDIR_INDEX_STMTS];
@@ -318,6 +332,15 @@ int maildir_index_replaced(struct maildir_index *idx);
  * out UIDs (see maildir-index.c). */
 int maildir_index_begin(struct maildir_mbox *mb, int durable, pz_error *err);
 int maildir_index_commit(struct maildir_mbox *mb, pz_error *err);
+/* maildir_index_dir_known - inside a write transaction: the index holds
+ * every change of folder `d` up to its mtime in the header, as known at
+ * `checked_ns` */
+void maildir_index_dir_known(struct maildir_mbox *mb, enum maildir_dir d,
+			     int64_t checked_ns);
+/* maildir_index_dir_touched - inside a write transaction: we renamed,
+ * linked or removed a file of folder `d`, and the transaction records
+ * it in the index */
+void maildir_index_dir_touched(struct maildir_mbox *mb, enum maildir_dir d);
 void maildir_index_rollback(struct maildir_mbox *mb);
 int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 			  pz_error *err);
@@ -423,6 +446,10 @@ enum maildir_sync_flag {
  * Cheap when the directories did not change.  PZ_ERR_NOT_FOUND when the
  * mailbox is gone. */
 int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err);
+/* maildir_sync_dirs_known - inside a write transaction that will change
+ * the folders without a sync: note which of new/ and cur/ the index
+ * knows whole (maildir_index_dir_known) */
+int maildir_sync_dirs_known(struct maildir_mbox *mb, pz_error *err);
 /* Find the current file name of `base` by scanning cur/ and new/; 1 when
  * it is gone. */
 int maildir_sync_find_file(struct maildir_mbox *mb, const char *base,
