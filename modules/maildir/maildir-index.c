@@ -69,16 +69,19 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET_BASE] = "SELECT " REC_COLS " FROM msgs WHERE base = ?1",
 	[ST_ITER_RANGE] = "SELECT " REC_COLS " FROM msgs "
 		"WHERE uid BETWEEN ?1 AND ?2 ORDER BY uid",
-	/* "modseq > 0" lets it use the partial index msgs_modseq */
-	[ST_ITER_MODSEQ] = "SELECT " REC_COLS " FROM msgs "
+	/* "modseq > 0" lets it use the partial index msgs_modseq, and it
+	 * must: left to itself, SQLite reads the whole UID range (every
+	 * record of the view) for the few that changed */
+	[ST_ITER_MODSEQ] = "SELECT " REC_COLS " FROM msgs INDEXED BY msgs_modseq "
 		"WHERE modseq > ?3 AND modseq > 0 AND uid BETWEEN ?1 AND ?2 "
 		"ORDER BY uid",
 	[ST_ITER_NEW] = "SELECT " REC_COLS " FROM msgs WHERE in_new = 1 "
 		"ORDER BY uid",
 	[ST_ITER_VIEW] = "SELECT uid, flags, kw, modseq, vsize, idate, idate_tz, "
 		"base, fname, in_new FROM msgs WHERE uid >= ?1 ORDER BY uid",
-	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE modseq > ?1 "
-		"ORDER BY uid",
+	/* in no order: with ORDER BY uid, SQLite reads every expunge
+	 * record kept (a week's) instead of searching expunged_modseq */
+	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE modseq > ?1",
 	[ST_CACHE_GET] = "SELECT value FROM cache WHERE uid = ?1 AND field = ?2",
 	[ST_CACHE_SET] = "INSERT OR REPLACE INTO cache (uid, field, value) "
 		"SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM msgs WHERE uid = ?1)",

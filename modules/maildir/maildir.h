@@ -388,6 +388,7 @@ int maildir_index_iter(struct maildir_mbox *mb, uint32_t first, uint32_t last,
 int maildir_index_iter_view(struct maildir_mbox *mb, uint32_t first,
 			    int (*cb)(void *ctx, const struct maildir_rec *r),
 			    void *ctx, pz_error *err);
+/* The UIDs expunged at a modseq above `modseq`, in no particular order. */
 int maildir_index_expunged_since(struct maildir_mbox *mb, uint64_t modseq,
 				 void (*cb)(void *ctx, uint32_t uid), void *ctx,
 				 pz_error *err);
