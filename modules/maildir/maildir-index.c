@@ -261,18 +261,28 @@ static int set_wal(struct maildir_mbox *mb, pz_error *err)
 	}
 }
 
-static int user_version(struct maildir_mbox *mb)
+/* pragma_int - the value of an integer pragma, -1 on errors */
+static int pragma_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
-	int version = -1;
+	int value = -1;
 
-	if (sqlite3_prepare_v2(mb->idx->db, "PRAGMA user_version", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
+		value = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return version;
+	return value;
+}
+
+static int user_version(struct maildir_mbox *mb)
+{
+	return pragma_int(mb->idx->db, "PRAGMA user_version");
+}
+
+int maildir_index_schema_version(struct maildir_index *idx)
+{
+	return pragma_int(idx->db, "PRAGMA schema_version");
 }
 
 /* index_upgrade - create the schema or bring it to INDEX_VERSION, under
@@ -422,8 +432,12 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 		(create ? SQLITE_OPEN_CREATE : 0);
 
-	idx = HOST->pool_alloc(mb->pool, sizeof(*idx));
-	idx->path = mb->paths.index_path;
+	/* not from mb's pool: the connection may outlive mb (maildir_index_idle_put) */
+	idx = calloc(1, sizeof(*idx));
+	if (idx == NULL || (idx->path = strdup(mb->paths.index_path)) == NULL) {
+		free(idx);
+		return maildir_error(mb->mu, err, PZ_ERR_TEMP, "Out of memory");
+	}
 	mb->idx = idx;
 	if (create && strcmp(mb->paths.index_dir, mb->paths.dir) != 0 &&
 	    mkdir_p(mb->paths.index_dir) < 0)
@@ -439,6 +453,7 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 	}
 	if (index_setup(mb, err) < 0)
 		return -1;
+	idx->schema_version = maildir_index_schema_version(idx);
 	if (stat(idx->path, &st) == 0) {
 		idx->dev = st.st_dev;
 		idx->ino = st.st_ino;
@@ -448,8 +463,12 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 
 int maildir_index_open(struct maildir_mbox *mb, int create, pz_error *err)
 {
-	int ret = index_try_open(mb, create, err);
-	int code = mb->idx != NULL && mb->idx->db != NULL ?
+	int ret, code;
+
+	if (maildir_index_idle_take(mb))
+		return 0;
+	ret = index_try_open(mb, create, err);
+	code = mb->idx != NULL && mb->idx->db != NULL ?
 		sqlite3_errcode(mb->idx->db) : SQLITE_OK;
 
 	if (ret < 0 && create && (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)) {
@@ -472,17 +491,24 @@ void maildir_index_close(struct maildir_index **_idx)
 	for (size_t i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(idx->st[i]);
 	if (idx->db != NULL) {
-		char wal[PATH_MAX];
-		struct stat st;
-
-		/* a large WAL goes back into the database now; one that another
-		 * process is reading stays (SQLITE_BUSY) until a later close */
-		if (snprintf(wal, sizeof(wal), "%s-wal", idx->path) < (int)sizeof(wal) &&
-		    stat(wal, &st) == 0 && st.st_size > MAILDIR_INDEX_WAL_KEEP)
-			sqlite3_wal_checkpoint_v2(idx->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-						  NULL, NULL);
+		maildir_index_wal_trim(idx);
 		sqlite3_close_v2(idx->db);
 	}
+	free(idx->path);
+	free(idx);
+}
+
+void maildir_index_wal_trim(struct maildir_index *idx)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+
+	/* a large WAL goes back into the database now; one that another
+	 * process is reading stays (SQLITE_BUSY) until a later close */
+	if (snprintf(wal, sizeof(wal), "%s-wal", idx->path) < (int)sizeof(wal) &&
+	    stat(wal, &st) == 0 && st.st_size > MAILDIR_INDEX_WAL_KEEP)
+		sqlite3_wal_checkpoint_v2(idx->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+					  NULL, NULL);
 }
 
 int maildir_index_replaced(struct maildir_index *idx)

@@ -8,6 +8,7 @@
  *   maildir-index.c    the per-mailbox SQLite index: schema, upgrades,
  *                      transactions, header and totals, keywords, cache
  *   maildir-index-msgs.c  the index's message records
+ *   maildir-index-idle.c  index connections kept open between opens
  *   maildir-keywords.c keyword table, dovecot-keywords letters a..z
  *   maildir-scan.c     read cur/ and new/ (getdents64) and stat files,
  *                      on worker threads when there are many
@@ -77,6 +78,9 @@
  * bytes: then the closing process checkpoints it and truncates it, which
  * keeps what an idle mailbox leaves on disk small. */
 #define MAILDIR_INDEX_WAL_KEEP (256 * 1024)
+/* Index connections of closed mailboxes a user keeps open for the next
+ * open of the same mailbox (maildir-index-idle.c). */
+#define MAILDIR_IDLE_INDEXES 4
 /* Rows per statement of a bulk insert (11 variables each). */
 #define MAILDIR_INSERT_BATCH 32
 
@@ -107,6 +111,9 @@ struct pz_mail_user {
 	uint64_t quota_messages;
 	char errbuf[4][256];
 	unsigned int errnext;
+	/* connections of indexes closed lately, oldest first */
+	struct maildir_index *idle[MAILDIR_IDLE_INDEXES];
+	size_t n_idle;
 };
 
 /* One mailbox's place on disk: the same for a view, a status or a save. */
@@ -187,9 +194,12 @@ struct maildir_keywords {
 #define MAILDIR_INDEX_STMTS 32
 struct maildir_index {
 	sqlite3 *db;
-	char *path;
+	char *path;          /* malloc'd, as the struct: it outlives the mbox */
 	dev_t dev;
 	ino_t ino;
+	dev_t shm_dev;       /* the WAL index while the connection is idle */
+	ino_t shm_ino;
+	int schema_version;  /* as opened (PRAGMA schema_version) */
 	/* the open write transaction */
 	int in_txn;
 	int durable;                    /* began with synchronous = FULL */
@@ -326,6 +336,20 @@ int maildir_index_open(struct maildir_mbox *mb, int create, pz_error *err);
 void maildir_index_close(struct maildir_index **idx);
 /* Whether the index file on disk is still the one opened. */
 int maildir_index_replaced(struct maildir_index *idx);
+/* The WAL past MAILDIR_INDEX_WAL_KEEP goes into the database, which
+ * truncates it (unless another process reads it). */
+void maildir_index_wal_trim(struct maildir_index *idx);
+/* PRAGMA schema_version of the database, -1 on errors. */
+int maildir_index_schema_version(struct maildir_index *idx);
+/* maildir_index_idle_take - give mb the user's idle connection to its
+ * index, if one is kept and still usable: 1, else 0 */
+int maildir_index_idle_take(struct maildir_mbox *mb);
+/* maildir_index_idle_put - hand mb's index connection (outside any
+ * transaction) to the user to keep, closing the oldest kept; mb->idx
+ * becomes NULL */
+void maildir_index_idle_put(struct maildir_mbox *mb);
+/* maildir_index_idle_close - close the connections the user keeps */
+void maildir_index_idle_close(struct pz_mail_user *mu);
 /* Write transactions take the mailbox write lock (BEGIN IMMEDIATE) and
  * wait up to lock_timeout for it.  `durable` commits with a full fsync;
  * without it, the commit is still made durable when the transaction gave
