@@ -69,12 +69,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET_BASE] = "SELECT " REC_COLS " FROM msgs WHERE base = ?1",
 	[ST_ITER_RANGE] = "SELECT " REC_COLS " FROM msgs "
 		"WHERE uid BETWEEN ?1 AND ?2 ORDER BY uid",
-	/* "modseq > 0" lets it use the partial index msgs_modseq, and it
-	 * must: left to itself, SQLite reads the whole UID range (every
-	 * record of the view) for the few that changed */
+	/* It must use the partial index msgs_modseq: left to itself, SQLite
+	 * reads the whole UID range (every record of the view) for the few
+	 * that changed.  "modseq > 0" shows the index applies without
+	 * looking at ?3 ("modseq > ?3" alone would make SQLite compile the
+	 * statement again whenever ?3 changes, i.e. at every view sync), and
+	 * the BETWEEN is the range it seeks ("modseq > 0 AND modseq > ?3"
+	 * would read the index from 0). */
 	[ST_ITER_MODSEQ] = "SELECT " REC_COLS " FROM msgs INDEXED BY msgs_modseq "
-		"WHERE modseq > ?3 AND modseq > 0 AND uid BETWEEN ?1 AND ?2 "
-		"ORDER BY uid",
+		"WHERE modseq > 0 AND modseq BETWEEN ?3 + 1 AND "
+		"9223372036854775807 AND uid BETWEEN ?1 AND ?2 ORDER BY uid",
 	[ST_ITER_NEW] = "SELECT " REC_COLS " FROM msgs WHERE in_new = 1 "
 		"ORDER BY uid",
 	[ST_ITER_VIEW] = "SELECT uid, flags, kw, modseq, vsize, idate, idate_tz, "
