@@ -195,10 +195,137 @@ static void header_field(void *ctx, const char *name, size_t name_len,
 		 memmem(h->folded.data, h->folded.len, h->needle.data, h->needle.len) != NULL);
 }
 
+/* The fields whose raw values a search gives the storage to cache, as
+ * Dovecot adds the fields searched to its cache: those of SEARCH FROM,
+ * TO, CC, BCC and SUBJECT, which clients search again and again.  Their
+ * cache field is "hdr.<name>" (lower case); its value is each value of
+ * the field in the header, in order, as "<length>:<bytes>". */
+static const char *const cached_fields[] = { "from", "to", "cc", "bcc", "subject" };
+#define CACHE_KEY_MAX 16
+
+/* cache_key - the cache field of a header field whose values are cached,
+ * or NULL. */
+static const char *cache_key(const struct msg *m, const char *field, char *buf)
+{
+	unsigned int i;
+
+	if (!PZ_OPS_HAS(m->ops, msg_cache_get) || !PZ_OPS_HAS(m->ops, msg_cache_set))
+		return NULL;
+	for (i = 0; i < sizeof(cached_fields) / sizeof(cached_fields[0]); i++) {
+		if (strcasecmp(field, cached_fields[i]) == 0) {
+			snprintf(buf, CACHE_KEY_MAX, "hdr.%s", cached_fields[i]);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+struct values_ctx {
+	const char *name;
+	struct mail_buf out;
+};
+
+static void values_field(void *ctx, const char *name, size_t name_len,
+			 const char *value, size_t value_len, int truncated)
+{
+	struct values_ctx *v = ctx;
+
+	(void)name_len, (void)truncated;
+	if (strcasecmp(name, v->name) != 0)
+		return;
+	mail_buf_printf(&v->out, "%zu:", value_len);
+	mail_buf_append(&v->out, value, value_len);
+}
+
+/* field_values - the values of `field` as cache field `key` holds them,
+ * from the cache or, when it has none, read from the message and given
+ * to it: 1, 0 when the message is gone, -1 on a read error. */
+static int field_values(struct msg *m, const char *field, const char *key,
+			const char **vals_r, size_t *len_r)
+{
+	struct values_ctx v;
+	pz_error e;
+	char *copy;
+	int ret;
+
+	if (m->ops->msg_cache_get(m->box, m->uid, key, m->pool, vals_r, len_r, &e) == 0)
+		return 1;
+	if ((ret = load_stream(m)) <= 0)
+		return ret;
+	v.name = field;
+	mail_buf_init(&v.out, NULL);
+	if (mail_header_read(m->stream, 0, values_field, &v) < 0) {
+		mail_buf_free(&v.out);
+		m->err->cls = PZ_ERR_TEMP;
+		m->err->msg = "Failed to read a message";
+		return -1;
+	}
+	copy = pz_pool_alloc(m->pool, v.out.len + 1);
+	if (v.out.len > 0)
+		memcpy(copy, v.out.data, v.out.len);
+	*vals_r = copy;
+	*len_r = v.out.len;
+	mail_buf_free(&v.out);
+	(void)m->ops->msg_cache_set(m->box, m->uid, key, copy, *len_r, &e);
+	return 1;
+}
+
+/* match_values - a HEADER key over values as field_values gives them:
+ * 0 when they are well formed (h->found tells), -1 when not. */
+static int match_values(struct header_ctx *h, const char *vals, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len && !h->found) {
+		size_t n = 0, digits = 0;
+
+		while (pos < len && vals[pos] >= '0' && vals[pos] <= '9' && digits < 10) {
+			n = n * 10 + (size_t)(vals[pos++] - '0');
+			digits++;
+		}
+		if (digits == 0 || pos >= len || vals[pos] != ':' || n > len - pos - 1)
+			return -1;
+		pos++;
+		header_field(h, h->name, 0, vals + pos, n, 0);
+		pos += n;
+	}
+	return 0;
+}
+
+/* match_read - a HEADER key over the header read from the message: 1
+ * (h->found tells), 0 when the message is gone, -1 on a read error. */
+static int match_read(struct msg *m, struct header_ctx *h)
+{
+	int ret = load_stream(m);
+
+	if (ret > 0 && mail_header_read(m->stream, 0, header_field, h) < 0) {
+		m->err->cls = PZ_ERR_TEMP;
+		m->err->msg = "Failed to read a message";
+		ret = -1;
+	}
+	return ret;
+}
+
+/* match_cached - a HEADER key over the values of a cached field: as
+ * match_read; cached values that make no sense are read again. */
+static int match_cached(struct msg *m, struct header_ctx *h, const char *key)
+{
+	const char *vals;
+	size_t len;
+	int ret = field_values(m, h->name, key, &vals, &len);
+
+	if (ret <= 0 || match_values(h, vals, len) == 0)
+		return ret;
+	h->found = 0;
+	return match_read(m, h);
+}
+
 /* match_header - HEADER field string: 1, 0 or -1. */
 static int match_header(struct msg *m, const char *field, const char *str)
 {
 	struct header_ctx h;
+	char keybuf[CACHE_KEY_MAX];
+	const char *key;
 	int ret = 1;
 
 	memset(&h, 0, sizeof(h));
@@ -214,11 +341,10 @@ static int match_header(struct msg *m, const char *field, const char *str)
 		for (i = 0; i < m->root->n_fields && !h.found; i++)
 			header_field(&h, m->root->fields[i].name, 0, m->root->fields[i].value,
 				     m->root->fields[i].value_len, 0);
-	} else if ((ret = load_stream(m)) > 0 &&
-		   mail_header_read(m->stream, 0, header_field, &h) < 0) {
-		m->err->cls = PZ_ERR_TEMP;
-		m->err->msg = "Failed to read a message";
-		ret = -1;
+	} else if ((key = cache_key(m, field, keybuf)) != NULL) {
+		ret = match_cached(m, &h, key);
+	} else {
+		ret = match_read(m, &h);
 	}
 	mail_buf_free(&h.needle);
 	mail_buf_free(&h.decoded);

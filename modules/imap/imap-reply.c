@@ -170,20 +170,27 @@ void imap_str_adds(struct imap_str *b, const char *s)
 	imap_str_add(b, s, strlen(s));
 }
 
+/* imap_str_printf - formats once into the room there is (a FETCH of
+ * every message's flags prints some lines per message), and again only
+ * when it did not fit. */
 void imap_str_printf(struct imap_str *b, const char *fmt, ...)
 {
 	va_list args;
 	int n;
 
 	va_start(args, fmt);
-	n = vsnprintf(NULL, 0, fmt, args);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, args);
 	va_end(args);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	str_reserve(b, (size_t)n + 1);
-	va_start(args, fmt);
-	vsnprintf(b->data + b->len, b->cap - b->len, fmt, args);
-	va_end(args);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		str_reserve(b, (size_t)n);
+		va_start(args, fmt);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, args);
+		va_end(args);
+	}
 	b->len += (size_t)n;
 }
 

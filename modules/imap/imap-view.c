@@ -141,10 +141,15 @@ void imap_str_flags(struct imap_session *s, struct imap_str *b, unsigned int fla
 			continue;
 		if (names[i].bit == PZ_FLAG_RECENT && imap_rev2(s))
 			continue; /* RFC 9051 has no \Recent */
-		imap_str_printf(b, "%s%s", b->len > start + 1 ? " " : "", names[i].name);
+		if (b->len > start + 1)
+			imap_str_add(b, " ", 1);
+		imap_str_adds(b, names[i].name);
 	}
-	for (i = 0; i < keyword_count; i++)
-		imap_str_printf(b, "%s%s", b->len > start + 1 ? " " : "", keywords[i]);
+	for (i = 0; i < keyword_count; i++) {
+		if (b->len > start + 1)
+			imap_str_add(b, " ", 1);
+		imap_str_adds(b, keywords[i]);
+	}
 	imap_str_adds(b, ")");
 }
 

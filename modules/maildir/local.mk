@@ -9,6 +9,7 @@ modules_maildir_maildir_la_SOURCES = \
 	modules/maildir/maildir-index.h \
 	modules/maildir/maildir-index.c \
 	modules/maildir/maildir-index-msgs.c \
+	modules/maildir/maildir-index-idle.c \
 	modules/maildir/maildir-keywords.c \
 	modules/maildir/maildir-scan.c \
 	modules/maildir/maildir-sync.h \

@@ -49,13 +49,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_HDR_GET] = "SELECT uidvalidity, uidnext, highestmodseq, "
 		"first_recent_uid, new_mtime, cur_mtime, new_trusted, cur_trusted, "
 		"expunge_floor, keywords_mtime, tmp_cleaned, n_messages, n_unseen, "
-		"n_deleted, n_vsize, n_recent, n_undated, import_modseq "
-		"FROM mailbox WHERE id = 1",
+		"n_deleted, n_vsize, n_recent, n_undated, import_modseq, "
+		"new_checked, cur_checked FROM mailbox WHERE id = 1",
 	[ST_HDR_SET] = "UPDATE mailbox SET uidvalidity = ?1, uidnext = ?2, "
 		"highestmodseq = ?3, first_recent_uid = ?4, new_mtime = ?5, "
 		"cur_mtime = ?6, new_trusted = ?7, cur_trusted = ?8, "
 		"expunge_floor = ?9, keywords_mtime = ?10, tmp_cleaned = ?11, "
-		"import_modseq = ?12 WHERE id = 1",
+		"import_modseq = ?12, new_checked = ?13, cur_checked = ?14 "
+		"WHERE id = 1",
 	[ST_INSERT] = "INSERT INTO msgs " INDEX_INSERT_COLS
 		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_UPDATE] = "UPDATE msgs SET fname = ?2, in_new = ?3, flags = ?4, "
@@ -68,16 +69,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET_BASE] = "SELECT " REC_COLS " FROM msgs WHERE base = ?1",
 	[ST_ITER_RANGE] = "SELECT " REC_COLS " FROM msgs "
 		"WHERE uid BETWEEN ?1 AND ?2 ORDER BY uid",
-	/* "modseq > 0" lets it use the partial index msgs_modseq */
-	[ST_ITER_MODSEQ] = "SELECT " REC_COLS " FROM msgs "
-		"WHERE modseq > ?3 AND modseq > 0 AND uid BETWEEN ?1 AND ?2 "
-		"ORDER BY uid",
+	/* It must use the partial index msgs_modseq: left to itself, SQLite
+	 * reads the whole UID range (every record of the view) for the few
+	 * that changed.  "modseq > 0" shows the index applies without
+	 * looking at ?3 ("modseq > ?3" alone would make SQLite compile the
+	 * statement again whenever ?3 changes, i.e. at every view sync), and
+	 * the BETWEEN is the range it seeks ("modseq > 0 AND modseq > ?3"
+	 * would read the index from 0). */
+	[ST_ITER_MODSEQ] = "SELECT " REC_COLS " FROM msgs INDEXED BY msgs_modseq "
+		"WHERE modseq > 0 AND modseq BETWEEN ?3 + 1 AND "
+		"9223372036854775807 AND uid BETWEEN ?1 AND ?2 ORDER BY uid",
 	[ST_ITER_NEW] = "SELECT " REC_COLS " FROM msgs WHERE in_new = 1 "
 		"ORDER BY uid",
 	[ST_ITER_VIEW] = "SELECT uid, flags, kw, modseq, vsize, idate, idate_tz, "
 		"base, fname, in_new FROM msgs WHERE uid >= ?1 ORDER BY uid",
-	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE modseq > ?1 "
-		"ORDER BY uid",
+	/* in no order: with ORDER BY uid, SQLite reads every expunge
+	 * record kept (a week's) instead of searching expunged_modseq */
+	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE modseq > ?1",
 	[ST_CACHE_GET] = "SELECT value FROM cache WHERE uid = ?1 AND field = ?2",
 	[ST_CACHE_SET] = "INSERT OR REPLACE INTO cache (uid, field, value) "
 		"SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM msgs WHERE uid = ?1)",
@@ -113,7 +121,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 #define MSGS_INDEXES \
 	"CREATE INDEX msgs_modseq ON msgs (modseq) WHERE modseq > 0;" \
 	"CREATE INDEX msgs_new ON msgs (in_new) WHERE in_new = 1;"
-/* the totals and import_modseq came with version 2 */
+/* the totals and import_modseq came with version 2; new_checked and
+ * cur_checked later, without a new version: a version 2 index without
+ * them gets them when opened (add_checked_columns), and a program that
+ * does not know them leaves them be (see dir_stale in maildir-sync.c) */
 #define ADD_INT_COLUMN(col) \
 	"ALTER TABLE mailbox ADD COLUMN " col " INTEGER NOT NULL DEFAULT 0;"
 
@@ -131,6 +142,7 @@ static const char schema_sql[] =
 	ADD_INT_COLUMN("n_deleted") ADD_INT_COLUMN("n_vsize")
 	ADD_INT_COLUMN("n_recent") ADD_INT_COLUMN("n_undated")
 	ADD_INT_COLUMN("import_modseq")
+	ADD_INT_COLUMN("new_checked") ADD_INT_COLUMN("cur_checked")
 	MSGS_TABLE("msgs") MSGS_INDEXES
 	"CREATE TABLE expunged ("
 	" uid INTEGER PRIMARY KEY, modseq INTEGER NOT NULL, at INTEGER NOT NULL);"
@@ -157,6 +169,7 @@ static const char upgrade_v1_sql[] =
 	ADD_INT_COLUMN("n_deleted") ADD_INT_COLUMN("n_vsize")
 	ADD_INT_COLUMN("n_recent") ADD_INT_COLUMN("n_undated")
 	ADD_INT_COLUMN("import_modseq")
+	ADD_INT_COLUMN("new_checked") ADD_INT_COLUMN("cur_checked")
 	"UPDATE mailbox SET"
 	" n_messages = (SELECT count(*) FROM msgs),"
 	" n_unseen = (SELECT count(*) FROM msgs WHERE (flags & 1) = 0),"
@@ -252,18 +265,28 @@ static int set_wal(struct maildir_mbox *mb, pz_error *err)
 	}
 }
 
-static int user_version(struct maildir_mbox *mb)
+/* pragma_int - the value of an integer pragma, -1 on errors */
+static int pragma_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
-	int version = -1;
+	int value = -1;
 
-	if (sqlite3_prepare_v2(mb->idx->db, "PRAGMA user_version", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
+		value = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return version;
+	return value;
+}
+
+static int user_version(struct maildir_mbox *mb)
+{
+	return pragma_int(mb->idx->db, "PRAGMA user_version");
+}
+
+int maildir_index_schema_version(struct maildir_index *idx)
+{
+	return pragma_int(idx->db, "PRAGMA schema_version");
 }
 
 /* index_upgrade - create the schema or bring it to INDEX_VERSION, under
@@ -290,6 +313,41 @@ static int index_upgrade(struct maildir_mbox *mb, pz_error *err)
 	return ret;
 }
 
+/* add_checked_columns - a version 2 index written before new_checked and
+ * cur_checked gets them (another process may add them first) */
+static int add_checked_columns(struct maildir_mbox *mb, pz_error *err)
+{
+	sqlite3 *db = mb->idx->db;
+	int ret;
+
+	if (index_exec(mb, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	ret = sqlite3_exec(db, "SELECT new_checked FROM mailbox", NULL, NULL,
+			   NULL) == SQLITE_OK ? 0 :
+		index_exec(mb, ADD_INT_COLUMN("new_checked")
+			   ADD_INT_COLUMN("cur_checked"), err);
+	if (ret == 0)
+		ret = index_exec(mb, "COMMIT", err);
+	if (ret < 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+/* prepare_hdr_get - the header statement, which every use of an index
+ * needs first; it fails on an index without the checked columns */
+static int prepare_hdr_get(struct maildir_mbox *mb, pz_error *err)
+{
+	struct maildir_index *idx = mb->idx;
+
+	if (sqlite3_prepare_v3(idx->db, stmt_sql[ST_HDR_GET], -1,
+			       SQLITE_PREPARE_PERSISTENT, &idx->st[ST_HDR_GET],
+			       NULL) == SQLITE_OK)
+		return 0;
+	if (add_checked_columns(mb, err) < 0)
+		return -1;
+	return index_stmt(mb, ST_HDR_GET, err) != NULL ? 0 : -1;
+}
+
 static int index_setup(struct maildir_mbox *mb, pz_error *err)
 {
 	sqlite3 *db = mb->idx->db;
@@ -311,12 +369,12 @@ static int index_setup(struct maildir_mbox *mb, pz_error *err)
 	version = user_version(mb);
 	if (version < 0)
 		return index_db_error(mb, err, "user_version");
-	if (version == INDEX_VERSION)
-		return 0;
 	if (version > INDEX_VERSION)
 		return maildir_error(mb->mu, err, PZ_ERR_TEMP,
 				     "Mailbox index written by a newer version");
-	return index_upgrade(mb, err);
+	if (version < INDEX_VERSION && index_upgrade(mb, err) < 0)
+		return -1;
+	return prepare_hdr_get(mb, err);
 }
 
 /* mkdir_p - create the index folder and its parents */
@@ -378,8 +436,12 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 		(create ? SQLITE_OPEN_CREATE : 0);
 
-	idx = HOST->pool_alloc(mb->pool, sizeof(*idx));
-	idx->path = mb->paths.index_path;
+	/* not from mb's pool: the connection may outlive mb (maildir_index_idle_put) */
+	idx = calloc(1, sizeof(*idx));
+	if (idx == NULL || (idx->path = strdup(mb->paths.index_path)) == NULL) {
+		free(idx);
+		return maildir_error(mb->mu, err, PZ_ERR_TEMP, "Out of memory");
+	}
 	mb->idx = idx;
 	if (create && strcmp(mb->paths.index_dir, mb->paths.dir) != 0 &&
 	    mkdir_p(mb->paths.index_dir) < 0)
@@ -395,6 +457,7 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 	}
 	if (index_setup(mb, err) < 0)
 		return -1;
+	idx->schema_version = maildir_index_schema_version(idx);
 	if (stat(idx->path, &st) == 0) {
 		idx->dev = st.st_dev;
 		idx->ino = st.st_ino;
@@ -404,8 +467,12 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 
 int maildir_index_open(struct maildir_mbox *mb, int create, pz_error *err)
 {
-	int ret = index_try_open(mb, create, err);
-	int code = mb->idx != NULL && mb->idx->db != NULL ?
+	int ret, code;
+
+	if (maildir_index_idle_take(mb))
+		return 0;
+	ret = index_try_open(mb, create, err);
+	code = mb->idx != NULL && mb->idx->db != NULL ?
 		sqlite3_errcode(mb->idx->db) : SQLITE_OK;
 
 	if (ret < 0 && create && (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)) {
@@ -428,17 +495,24 @@ void maildir_index_close(struct maildir_index **_idx)
 	for (size_t i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(idx->st[i]);
 	if (idx->db != NULL) {
-		char wal[PATH_MAX];
-		struct stat st;
-
-		/* a large WAL goes back into the database now; one that another
-		 * process is reading stays (SQLITE_BUSY) until a later close */
-		if (snprintf(wal, sizeof(wal), "%s-wal", idx->path) < (int)sizeof(wal) &&
-		    stat(wal, &st) == 0 && st.st_size > MAILDIR_INDEX_WAL_KEEP)
-			sqlite3_wal_checkpoint_v2(idx->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-						  NULL, NULL);
+		maildir_index_wal_trim(idx);
 		sqlite3_close_v2(idx->db);
 	}
+	free(idx->path);
+	free(idx);
+}
+
+void maildir_index_wal_trim(struct maildir_index *idx)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+
+	/* a large WAL goes back into the database now; one that another
+	 * process is reading stays (SQLITE_BUSY) until a later close */
+	if (snprintf(wal, sizeof(wal), "%s-wal", idx->path) < (int)sizeof(wal) &&
+	    stat(wal, &st) == 0 && st.st_size > MAILDIR_INDEX_WAL_KEEP)
+		sqlite3_wal_checkpoint_v2(idx->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+					  NULL, NULL);
 }
 
 int maildir_index_replaced(struct maildir_index *idx)
@@ -509,6 +583,7 @@ int maildir_index_begin(struct maildir_mbox *mb, int durable, pz_error *err)
 	idx->inserted = 0;
 	idx->recent_stale = 0;
 	memset(&idx->delta, 0, sizeof(idx->delta));
+	memset(idx->dirs, 0, sizeof(idx->dirs));
 	/* the totals of \Recent follow first_recent_uid as of now */
 	if (maildir_index_hdr_get(mb, &h, err) < 0) {
 		maildir_index_rollback(mb);
@@ -576,17 +651,74 @@ static void txn_end(struct maildir_index *idx)
 {
 	idx->in_txn = 0;
 	memset(&idx->delta, 0, sizeof(idx->delta));
+	memset(idx->dirs, 0, sizeof(idx->dirs));
 	if (idx->bulk) {
 		idx->bulk = 0;
 		sqlite3_exec(idx->db, "PRAGMA cache_size = -2000", NULL, NULL, NULL);
 	}
 }
 
+void maildir_index_dir_known(struct maildir_mbox *mb, enum maildir_dir d,
+			     int64_t checked_ns)
+{
+	mb->idx->dirs[d].known = 1;
+	mb->idx->dirs[d].checked_ns = checked_ns;
+}
+
+void maildir_index_dir_touched(struct maildir_mbox *mb, enum maildir_dir d)
+{
+	mb->idx->dirs[d].touched = 1;
+}
+
+/* dirs_record - a folder the index knew whole, which we changed since
+ * (renamed, linked or removed files, and recorded that in this
+ * transaction), still matches the index, except for what other tools did
+ * meanwhile: its mtime now goes into the header, so that our own changes
+ * do not make the next sync read the folder.  Another tool's change may
+ * share the mtime of ours (the same timestamp tick), so the folder stays
+ * untrusted and is read again once MAILDIR_SYNC_SECS have passed since it
+ * was known whole (Dovecot's maildir sync does the same). */
+static int dirs_record(struct maildir_mbox *mb, pz_error *err)
+{
+	static const char *const names[2] = { "cur", "new" };
+	struct maildir_index *idx = mb->idx;
+	struct maildir_hdr h;
+	int any = 0;
+
+	for (int d = 0; d < 2; d++)
+		any |= idx->dirs[d].known && idx->dirs[d].touched;
+	if (!any)
+		return 0;
+	if (maildir_index_hdr_get(mb, &h, err) < 0)
+		return -1;
+	for (int d = 0; d < 2; d++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (!idx->dirs[d].known || !idx->dirs[d].touched ||
+		    snprintf(path, sizeof(path), "%s/%s", mb->paths.dir,
+			     names[d]) >= (int)sizeof(path) ||
+		    stat(path, &st) < 0)
+			continue; /* left as it was: the next sync reads it */
+		if (d == MAILDIR_NEW) {
+			h.new_mtime_ns = maildir_st_mtime_ns(&st);
+			h.new_trusted = 0;
+			h.new_checked_ns = idx->dirs[d].checked_ns;
+		} else {
+			h.cur_mtime_ns = maildir_st_mtime_ns(&st);
+			h.cur_trusted = 0;
+			h.cur_checked_ns = idx->dirs[d].checked_ns;
+		}
+	}
+	return maildir_index_hdr_set(mb, &h, err);
+}
+
 int maildir_index_commit(struct maildir_mbox *mb, pz_error *err)
 {
 	struct maildir_index *idx = mb->idx;
 
-	if (counters_flush(mb, err) < 0 || index_exec(mb, "COMMIT", err) < 0) {
+	if (dirs_record(mb, err) < 0 || counters_flush(mb, err) < 0 ||
+	    index_exec(mb, "COMMIT", err) < 0) {
 		maildir_index_rollback(mb);
 		return -1;
 	}
@@ -637,6 +769,8 @@ int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 	h->counters.recent = sqlite3_column_int64(st, 15);
 	h->counters.undated = sqlite3_column_int64(st, 16);
 	h->import_modseq = (uint64_t)sqlite3_column_int64(st, 17);
+	h->new_checked_ns = sqlite3_column_int64(st, 18);
+	h->cur_checked_ns = sqlite3_column_int64(st, 19);
 	sqlite3_reset(st);
 	mb->idx->import_modseq = h->import_modseq;
 	if (mb->idx->in_txn && !mb->idx->recent_stale)
@@ -668,6 +802,8 @@ int maildir_index_hdr_set(struct maildir_mbox *mb, const struct maildir_hdr *h,
 	sqlite3_bind_int64(st, 10, h->keywords_mtime_ns);
 	sqlite3_bind_int64(st, 11, h->tmp_cleaned);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)h->import_modseq);
+	sqlite3_bind_int64(st, 13, h->new_checked_ns);
+	sqlite3_bind_int64(st, 14, h->cur_checked_ns);
 	mb->idx->import_modseq = h->import_modseq;
 	return index_step_done(mb, st, err, "write header");
 }

@@ -499,6 +499,7 @@ int maildir_mailbox_delete(pz_mail_user *mu, const char *name, pz_error *err)
 	struct stat st;
 	int ret = -1;
 
+	maildir_index_idle_close(mu);
 	if (maildir_paths_lookup(mu, pool, name, &p, err) < 0)
 		goto out;
 	if (p.dirname[0] == '\0') {
@@ -652,6 +653,7 @@ int maildir_mailbox_rename(pz_mail_user *mu, const char *from, const char *to,
 	struct maildir_paths pf, pt;
 	int ret = -1;
 
+	maildir_index_idle_close(mu);
 	if (maildir_paths_lookup(mu, pool, from, &pf, err) < 0 ||
 	    maildir_paths_lookup(mu, pool, to, &pt, err) < 0)
 		goto out;

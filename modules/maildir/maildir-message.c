@@ -291,7 +291,12 @@ static int rename_rec(struct maildir_mbox *mb, struct maildir_rec *r,
 		src = maildir_path(pool, mb->paths.dir, r->in_new ? "new" : "cur",
 				   r->fname);
 		destpath = maildir_path(pool, mb->paths.dir, "cur", dest);
-		if (strcmp(src, destpath) == 0 || rename(src, destpath) == 0) {
+		if (strcmp(src, destpath) == 0)
+			return 0;
+		if (rename(src, destpath) == 0) {
+			if (r->in_new)
+				maildir_index_dir_touched(mb, MAILDIR_NEW);
+			maildir_index_dir_touched(mb, MAILDIR_CUR);
 			r->fname = dest;
 			r->in_new = 0;
 			return 0;
@@ -439,8 +444,11 @@ static int expunge_one(struct maildir_mbox *mb, uint32_t uid,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		char *path = maildir_path(pool, mb->paths.dir, r.in_new ? "new" : "cur",
 					  r.fname);
-		if (unlink(path) == 0)
+		if (unlink(path) == 0) {
+			maildir_index_dir_touched(mb, r.in_new ? MAILDIR_NEW :
+						  MAILDIR_CUR);
 			break;
+		}
 		if (errno != ENOENT)
 			return maildir_syserror(mb->mu, err, "unlink", path);
 		ret = maildir_sync_find_file(mb, r.base, pool, &r.fname, &r.in_new, err);

@@ -214,6 +214,13 @@ static uint64_t user_limit(struct pz_mail_user *mu, const char *field,
 	return n;
 }
 
+/* user_cleanup - the user's pool goes: so do the index connections it
+ * kept (when user_close did not close them first) */
+static void user_cleanup(void *ctx)
+{
+	maildir_index_idle_close(ctx);
+}
+
 int maildir_user_open(pz_module *self, pz_user *user, pz_pool *pool,
 		      pz_mail_user **mu_r, pz_error *err)
 {
@@ -224,6 +231,7 @@ int maildir_user_open(pz_module *self, pz_user *user, pz_pool *pool,
 
 	mu->user = user;
 	mu->pool = pool;
+	HOST->pool_cleanup(pool, user_cleanup, mu);
 	if (loc == NULL || *loc == '\0')
 		loc = maildir_set.location;
 	if (location_parse(mu, loc, err) < 0)
@@ -248,6 +256,8 @@ int maildir_user_open(pz_module *self, pz_user *user, pz_pool *pool,
 
 void maildir_user_close(pz_mail_user **mu)
 {
+	if (*mu != NULL)
+		maildir_index_idle_close(*mu);
 	*mu = NULL;
 }
 

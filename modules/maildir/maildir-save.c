@@ -338,6 +338,7 @@ static int place(struct maildir_mbox *mb, struct maildir_hdr *h,
 				     "Could not find a unique file name");
 	if (a->mode == PLACE_LINK)
 		placed_add(placed, path);
+	maildir_index_dir_touched(mb, in_new ? MAILDIR_NEW : MAILDIR_CUR);
 	r.uid = h->uidnext;
 	r.in_new = in_new;
 	r.flags = a->flags;
@@ -407,6 +408,10 @@ int maildir_save_commit(pz_save **_save, uint32_t *uid_r, pz_error *err)
 		goto fail;
 	if (maildir_index_begin(mb, 1, err) < 0)
 		goto fail;
+	if (maildir_sync_dirs_known(mb, err) < 0) {
+		maildir_index_rollback(mb);
+		goto fail;
+	}
 	a.src = save->tmp_path;
 	a.psize = save->psize;
 	a.vsize = save->vsize;

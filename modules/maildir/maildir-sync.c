@@ -8,8 +8,13 @@
  * so we notice by looking:
  *   - cheaply first: new/ and cur/ mtimes against those of the last scan.
  *     A mtime within MAILDIR_SYNC_SECS of the scan is not trusted (another
- *     change could land in the same timestamp tick), so the next sync
- *     scans again;
+ *     change could land in the same timestamp tick), so a sync at least
+ *     MAILDIR_SYNC_SECS after the scan reads the folder again, as
+ *     Dovecot's does: a change by another tool in the tick of the last
+ *     one may show up a second late.  Changes of our own (flags, expunges,
+ *     saves, new/ to cur/) are in the index when they commit, and so is
+ *     the mtime they leave (maildir_index_commit): they alone never make a
+ *     sync read a folder;
  *   - then by reading the directories, under the mailbox write lock.
  *     readdir() may skip an entry renamed while it runs, so a scan is
  *     repeated until the mtimes hold still, and a message is only expunged
@@ -164,6 +169,45 @@ static int scan(struct sync_ctx *ctx, pz_error *err)
 
 /* ---- applying what the directories say */
 
+/* dir_stale - whether a folder must be read: its mtime moved, or it was
+ * not trusted and was last known whole MAILDIR_SYNC_SECS ago (or in the
+ * future: the clock went back).  An index whose checked time is 0 (none
+ * yet, or written by a version that did not keep it) reads it now. */
+static int dir_stale(const struct sync_ctx *ctx, const struct stat *st,
+		     int64_t mtime_ns, int trusted, int64_t checked_ns)
+{
+	if (maildir_st_mtime_ns(st) != mtime_ns)
+		return 1;
+	return !trusted && (checked_ns > ctx->start_ns ||
+			    ctx->start_ns - checked_ns >=
+			    (int64_t)MAILDIR_SYNC_SECS * 1000000000);
+}
+
+static int new_stale(const struct sync_ctx *ctx, const struct stat *st)
+{
+	return dir_stale(ctx, st, ctx->hdr.new_mtime_ns, ctx->hdr.new_trusted,
+			 ctx->hdr.new_checked_ns);
+}
+
+static int cur_stale(const struct sync_ctx *ctx, const struct stat *st)
+{
+	return dir_stale(ctx, st, ctx->hdr.cur_mtime_ns, ctx->hdr.cur_trusted,
+			 ctx->hdr.cur_checked_ns);
+}
+
+/* dirs_known - tell the open transaction that the index holds new/ and
+ * cur/ as of their mtimes in the header (so changes of our own may
+ * record theirs) */
+static void dirs_known(struct sync_ctx *ctx)
+{
+	struct maildir_hdr *h = &ctx->hdr;
+
+	maildir_index_dir_known(ctx->mb, MAILDIR_NEW, h->new_trusted ?
+				ctx->start_ns : h->new_checked_ns);
+	maildir_index_dir_known(ctx->mb, MAILDIR_CUR, h->cur_trusted ?
+				ctx->start_ns : h->cur_checked_ns);
+}
+
 int sync_dir_fd(struct sync_ctx *ctx, int in_new)
 {
 	return in_new ? ctx->new_fd : ctx->cur_fd;
@@ -179,6 +223,8 @@ char *sync_move_to_cur(struct sync_ctx *ctx, const char *name)
 				   f.kw_letters, f.unknown, f.tail);
 	if (renameat(ctx->new_fd, name, ctx->cur_fd, dest) < 0)
 		return NULL;
+	maildir_index_dir_touched(ctx->mb, MAILDIR_NEW);
+	maildir_index_dir_touched(ctx->mb, MAILDIR_CUR);
 	return dest;
 }
 
@@ -226,8 +272,13 @@ static int duplicate(struct sync_ctx *ctx, struct maildir_rec *r,
 
 	*fresh_r = 0;
 	if (same_inode(ctx, r, e)) {
-		if (unlinkat(sync_dir_fd(ctx, e->in_new), e->name, 0) < 0 && errno != ENOENT)
-			return -1;
+		if (unlinkat(sync_dir_fd(ctx, e->in_new), e->name, 0) < 0) {
+			if (errno != ENOENT)
+				return -1;
+			return 0;
+		}
+		maildir_index_dir_touched(ctx->mb, e->in_new ? MAILDIR_NEW :
+					  MAILDIR_CUR);
 		return 0;
 	}
 	maildir_fname_parse(e->name, &f);
@@ -240,6 +291,7 @@ static int duplicate(struct sync_ctx *ctx, struct maildir_rec *r,
 	if (renameat(sync_dir_fd(ctx, e->in_new), e->name, sync_dir_fd(ctx, e->in_new),
 		     dest) < 0)
 		return -1;
+	maildir_index_dir_touched(ctx->mb, e->in_new ? MAILDIR_NEW : MAILDIR_CUR);
 	e->name = dest;
 	e->base_len = maildir_fname_base_len(dest);
 	e->st_state = MAILDIR_ST_NONE;
@@ -257,7 +309,9 @@ static int add_fresh(struct sync_ctx *ctx, const struct maildir_dirent *e,
 	return 0;
 }
 
-/* lookup_rec - the record of an entry's base; 1 when there is none */
+/* lookup_rec - the record of an entry's base; 1 when there is none, 2
+ * when only new/ is read and the record is of a file in cur/ (a link of
+ * it, or a file moved back: only a full scan tells which) */
 static int lookup_rec(struct sync_ctx *ctx, const struct maildir_dirent *e,
 		      uint32_t *ri_r, pz_error *err)
 {
@@ -274,6 +328,8 @@ static int lookup_rec(struct sync_ctx *ctx, const struct maildir_dirent *e,
 	ret = maildir_index_get_by_base(ctx->mb, base, ctx->pool, &r, err);
 	if (ret != 0)
 		return ret;
+	if (!r.in_new)
+		return 2;
 	if (rec_add(ctx, &r) < 0)
 		return sync_nomem(ctx, err);
 	*ri_r = (uint32_t)ctx->nrecs - 1;
@@ -296,6 +352,11 @@ static int match_entries(struct sync_ctx *ctx, pz_error *err)
 		uint32_t ri;
 
 		ret = lookup_rec(ctx, e, &ri, err);
+		if (ret == 2) {
+			ctx->full = 1;
+			ret = 0;
+			break;
+		}
 		if (ret > 0) {
 			ret = add_fresh(ctx, e, err);
 			done[i] = 1;
@@ -306,7 +367,7 @@ static int match_entries(struct sync_ctx *ctx, pz_error *err)
 			done[i] = 1;
 		}
 	}
-	for (size_t i = 0; i < nents && ret == 0; i++) {
+	for (size_t i = 0; i < nents && ret == 0 && !ctx->full; i++) {
 		struct maildir_dirent *e = ctx->dl.ents[i];
 		uint32_t ri;
 		int fresh;
@@ -314,6 +375,11 @@ static int match_entries(struct sync_ctx *ctx, pz_error *err)
 		if (done[i])
 			continue;
 		ret = lookup_rec(ctx, e, &ri, err);
+		if (ret == 2) {
+			ctx->full = 1;
+			ret = 0;
+			break;
+		}
 		if (ret != 0)
 			break;
 		if (!ctx->seen[ri]) {
@@ -436,10 +502,8 @@ static int decide(struct sync_ctx *ctx, pz_error *err)
 
 	if (stat_dirs(ctx, &ctx->st_new, &ctx->st_cur, err) < 0)
 		return -1;
-	ctx->scan_new = force || !ctx->hdr.new_trusted ||
-		maildir_st_mtime_ns(&ctx->st_new) != ctx->hdr.new_mtime_ns;
-	ctx->scan_cur = force || !ctx->hdr.cur_trusted ||
-		maildir_st_mtime_ns(&ctx->st_cur) != ctx->hdr.cur_mtime_ns;
+	ctx->scan_new = force || new_stale(ctx, &ctx->st_new);
+	ctx->scan_cur = force || cur_stale(ctx, &ctx->st_cur);
 	if (!ctx->scan_new && (ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0) {
 		if (maildir_index_iter(ctx->mb, 0, 0, 0, 1, has_new_recs,
 				       &pending_new, err) < 0)
@@ -459,8 +523,10 @@ static int sync_scan(struct sync_ctx *ctx, pz_error *err)
 		return -1;
 	for (size_t i = 0; i < ctx->nrecs; i++)
 		missing += !ctx->seen[i];
-	if (missing > 0 && !ctx->scan_cur) {
-		/* a file left new/: only a full scan tells where to */
+	if ((missing > 0 || ctx->full) && !ctx->scan_cur) {
+		/* a file left new/, or a file of cur/ showed up in new/: only
+		 * a full scan tells what happened */
+		ctx->full = 0;
 		ctx->scan_new = ctx->scan_cur = 1;
 		ctx->nfresh = 0;
 		ctx->nrecs = 0;
@@ -474,10 +540,12 @@ static int sync_scan(struct sync_ctx *ctx, pz_error *err)
 	if (ctx->scan_new) {
 		ctx->hdr.new_mtime_ns = maildir_st_mtime_ns(&ctx->st_new);
 		ctx->hdr.new_trusted = trusted(ctx, &ctx->st_new);
+		ctx->hdr.new_checked_ns = ctx->start_ns;
 	}
 	if (ctx->scan_cur) {
 		ctx->hdr.cur_mtime_ns = maildir_st_mtime_ns(&ctx->st_cur);
 		ctx->hdr.cur_trusted = trusted(ctx, &ctx->st_cur);
+		ctx->hdr.cur_checked_ns = ctx->start_ns;
 	}
 	return 0;
 }
@@ -520,6 +588,7 @@ static int sync_locked(struct sync_ctx *ctx, pz_error *err)
 			return -1;
 		ctx->hdr.expunge_floor = h.expunge_floor;
 	}
+	dirs_known(ctx);
 	return maildir_index_hdr_set(mb, &ctx->hdr, err);
 }
 
@@ -533,15 +602,13 @@ static int quick_check(struct sync_ctx *ctx, pz_error *err)
 
 	if (maildir_index_hdr_get(ctx->mb, &ctx->hdr, err) < 0)
 		return -1;
-	if (ctx->hdr.uidvalidity == 0 || !ctx->hdr.new_trusted ||
-	    !ctx->hdr.cur_trusted)
+	if (ctx->hdr.uidvalidity == 0)
 		return 1;
 	if ((ctx->flags & MAILDIR_SYNC_DATES) != 0 && ctx->hdr.counters.undated > 0)
 		return 1;
 	if (stat_dirs(ctx, &st_new, &st_cur, err) < 0)
 		return -1;
-	if (maildir_st_mtime_ns(&st_new) != ctx->hdr.new_mtime_ns ||
-	    maildir_st_mtime_ns(&st_cur) != ctx->hdr.cur_mtime_ns)
+	if (new_stale(ctx, &st_new) || cur_stale(ctx, &st_cur))
 		return 1;
 	if ((ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0 &&
 	    maildir_index_iter(ctx->mb, 0, 0, 0, 1, has_new_recs, &pending_new,
@@ -614,6 +681,25 @@ int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err
 			ret = maildir_index_commit(mb, err);
 	}
 	sync_ctx_free(&ctx);
+	return ret;
+}
+
+int maildir_sync_dirs_known(struct maildir_mbox *mb, pz_error *err)
+{
+	struct sync_ctx ctx = { .mb = mb, .new_fd = -1, .cur_fd = -1 };
+	struct stat st_new, st_cur;
+	char *p;
+	int ret;
+
+	ctx.pool = HOST->pool_create("maildir dirs known");
+	ctx.start_ns = maildir_now_ns();
+	ret = maildir_index_hdr_get(mb, &ctx.hdr, err);
+	p = maildir_path(ctx.pool, mb->paths.dir, "new", NULL);
+	if (ret == 0 && ctx.hdr.uidvalidity != 0 && stat(p, &st_new) == 0 &&
+	    stat(maildir_path(ctx.pool, mb->paths.dir, "cur", NULL), &st_cur) == 0 &&
+	    !new_stale(&ctx, &st_new) && !cur_stale(&ctx, &st_cur))
+		dirs_known(&ctx);
+	HOST->pool_destroy(&ctx.pool);
 	return ret;
 }
 

@@ -27,6 +27,7 @@ struct sync_ctx {
 	size_t nfresh, fresh_alloc;
 	struct maildir_uidmap *uidmap;
 	int importing;      /* the first sync of a new index */
+	int full;           /* reading new/ alone was not enough */
 	int oom;
 };
 

@@ -73,7 +73,7 @@ int maildir_mbox_init(struct maildir_mbox *mb, pz_error *err)
 void maildir_mbox_close(struct maildir_mbox *mb)
 {
 	maildir_index_rollback(mb);
-	maildir_index_close(&mb->idx);
+	maildir_index_idle_put(mb);
 }
 
 /* ---- the view's message array */

@@ -8,6 +8,7 @@
  *   maildir-index.c    the per-mailbox SQLite index: schema, upgrades,
  *                      transactions, header and totals, keywords, cache
  *   maildir-index-msgs.c  the index's message records
+ *   maildir-index-idle.c  index connections kept open between opens
  *   maildir-keywords.c keyword table, dovecot-keywords letters a..z
  *   maildir-scan.c     read cur/ and new/ (getdents64) and stat files,
  *                      on worker threads when there are many
@@ -80,6 +81,9 @@
 #define MAILDIR_INDEX_WAL_KEEP (256 * 1024)
 /* Stack of the thread that fsyncs a folder during a save's commit. */
 #define MAILDIR_DIR_SYNC_STACK (64 * 1024)
+/* Index connections of closed mailboxes a user keeps open for the next
+ * open of the same mailbox (maildir-index-idle.c). */
+#define MAILDIR_IDLE_INDEXES 4
 /* Rows per statement of a bulk insert (11 variables each). */
 #define MAILDIR_INSERT_BATCH 32
 
@@ -110,6 +114,9 @@ struct pz_mail_user {
 	uint64_t quota_messages;
 	char errbuf[4][256];
 	unsigned int errnext;
+	/* connections of indexes closed lately, oldest first */
+	struct maildir_index *idle[MAILDIR_IDLE_INDEXES];
+	size_t n_idle;
 };
 
 /* One mailbox's place on disk: the same for a view, a status or a save. */
@@ -166,6 +173,11 @@ struct maildir_hdr {
 	int64_t cur_mtime_ns;
 	int new_trusted;         /* mtime old enough to compare against */
 	int cur_trusted;
+	/* while not trusted: when the index last knew the folder whole (a
+	 * scan's start, or the check before changes of our own); a folder
+	 * whose mtime did not move is read again a MAILDIR_SYNC_SECS later */
+	int64_t new_checked_ns;
+	int64_t cur_checked_ns;
 	uint64_t expunge_floor;  /* expunge records below this were pruned */
 	/* the modseq of every record the first sync made, which the index
 	 * keeps as 0 (outside its modseq index); 0 when there are none */
@@ -185,9 +197,12 @@ struct maildir_keywords {
 #define MAILDIR_INDEX_STMTS 32
 struct maildir_index {
 	sqlite3 *db;
-	char *path;
+	char *path;          /* malloc'd, as the struct: it outlives the mbox */
 	dev_t dev;
 	ino_t ino;
+	dev_t shm_dev;       /* the WAL index while the connection is idle */
+	ino_t shm_ino;
+	int schema_version;  /* as opened (PRAGMA schema_version) */
 	/* the open write transaction */
 	int in_txn;
 	int durable;                    /* began with synchronous = FULL */
@@ -197,6 +212,15 @@ struct maildir_index {
 	uint64_t import_modseq;         /* as the header has it */
 	int recent_stale;               /* first_recent_uid moved: recount */
 	int bulk;                       /* a larger page cache meanwhile */
+	/* new/ and cur/ (enum maildir_dir) in the open write transaction:
+	 * whether a sync under its lock found the index whole as of the
+	 * header's mtime, and whether we changed the folder since; the
+	 * commit then records the mtime our changes left (see
+	 * maildir_index_commit) */
+	struct {
+		int known, touched;
+		int64_t checked_ns;     /* the header's checked time then */
+	} dirs[2];
 	/* a file name rebuilt from base + stored suffix (maildir-index-msgs.c) */
 	char fname_buf[NAME_MAX + 1];
 	sqlite3_stmt *st[MAILDIR_INDEX_STMTS];
@@ -326,12 +350,35 @@ int maildir_index_open(struct maildir_mbox *mb, int create, pz_error *err);
 void maildir_index_close(struct maildir_index **idx);
 /* Whether the index file on disk is still the one opened. */
 int maildir_index_replaced(struct maildir_index *idx);
+/* The WAL past MAILDIR_INDEX_WAL_KEEP goes into the database, which
+ * truncates it (unless another process reads it). */
+void maildir_index_wal_trim(struct maildir_index *idx);
+/* PRAGMA schema_version of the database, -1 on errors. */
+int maildir_index_schema_version(struct maildir_index *idx);
+/* maildir_index_idle_take - give mb the user's idle connection to its
+ * index, if one is kept and still usable: 1, else 0 */
+int maildir_index_idle_take(struct maildir_mbox *mb);
+/* maildir_index_idle_put - hand mb's index connection (outside any
+ * transaction) to the user to keep, closing the oldest kept; mb->idx
+ * becomes NULL */
+void maildir_index_idle_put(struct maildir_mbox *mb);
+/* maildir_index_idle_close - close the connections the user keeps */
+void maildir_index_idle_close(struct pz_mail_user *mu);
 /* Write transactions take the mailbox write lock (BEGIN IMMEDIATE) and
  * wait up to lock_timeout for it.  `durable` commits with a full fsync;
  * without it, the commit is still made durable when the transaction gave
  * out UIDs (see maildir-index.c). */
 int maildir_index_begin(struct maildir_mbox *mb, int durable, pz_error *err);
 int maildir_index_commit(struct maildir_mbox *mb, pz_error *err);
+/* maildir_index_dir_known - inside a write transaction: the index holds
+ * every change of folder `d` up to its mtime in the header, as known at
+ * `checked_ns` */
+void maildir_index_dir_known(struct maildir_mbox *mb, enum maildir_dir d,
+			     int64_t checked_ns);
+/* maildir_index_dir_touched - inside a write transaction: we renamed,
+ * linked or removed a file of folder `d`, and the transaction records
+ * it in the index */
+void maildir_index_dir_touched(struct maildir_mbox *mb, enum maildir_dir d);
 void maildir_index_rollback(struct maildir_mbox *mb);
 int maildir_index_hdr_get(struct maildir_mbox *mb, struct maildir_hdr *h,
 			  pz_error *err);
@@ -379,6 +426,7 @@ int maildir_index_iter(struct maildir_mbox *mb, uint32_t first, uint32_t last,
 int maildir_index_iter_view(struct maildir_mbox *mb, uint32_t first,
 			    int (*cb)(void *ctx, const struct maildir_rec *r),
 			    void *ctx, pz_error *err);
+/* The UIDs expunged at a modseq above `modseq`, in no particular order. */
 int maildir_index_expunged_since(struct maildir_mbox *mb, uint64_t modseq,
 				 void (*cb)(void *ctx, uint32_t uid), void *ctx,
 				 pz_error *err);
@@ -437,6 +485,10 @@ enum maildir_sync_flag {
  * Cheap when the directories did not change.  PZ_ERR_NOT_FOUND when the
  * mailbox is gone. */
 int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err);
+/* maildir_sync_dirs_known - inside a write transaction that will change
+ * the folders without a sync: note which of new/ and cur/ the index
+ * knows whole (maildir_index_dir_known) */
+int maildir_sync_dirs_known(struct maildir_mbox *mb, pz_error *err);
 /* Find the current file name of `base` by scanning cur/ and new/; 1 when
  * it is gone. */
 int maildir_sync_find_file(struct maildir_mbox *mb, const char *base,

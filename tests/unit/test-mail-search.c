@@ -364,6 +364,26 @@ static void test_evaluate(void **state)
 	box.streams = 0;
 	ok &= same("cached SENTON", run(&box, kdate(PZ_SEARCH_SENTON, "2024-01-15"), &ret), "1");
 	assert_int_equal(box.streams, 0);
+	/* so did the values of the fields of FROM, TO, CC, BCC and SUBJECT
+	 * (none when a message has no such field), not those of others */
+	assert_string_equal(cached(&box, 1, "hdr.subject"), "11:Hello World");
+	assert_string_equal(cached(&box, 3, "hdr.to"), "");
+	assert_null(cached(&box, 3, "hdr.x-custom"));
+	box.streams = 0;
+	ok &= same("cached SUBJECT", run(&box, kstr(PZ_SEARCH_HEADER, "Subject", "WORLD"), &ret),
+		   "1");
+	ok &= same("cached FROM", run(&box, kstr(PZ_SEARCH_HEADER, "from", "J\xc3\xb6RG"), &ret),
+		   "1");
+	ok &= same("cached TO", run(&box, kstr(PZ_SEARCH_HEADER, "To", ""), &ret), "1");
+	assert_int_equal(box.streams, 0);
+	/* values that make no sense are not trusted: the message is read */
+	for (i = 0; i < box.ncache; i++) {
+		if (box.cache[i].uid == 1 && strcmp(box.cache[i].field, "hdr.subject") == 0)
+			snprintf(box.cache[i].value, sizeof(box.cache[i].value), "99:Hello");
+	}
+	ok &= same("damaged cache", run(&box, kstr(PZ_SEARCH_HEADER, "subject", "world"), &ret),
+		   "1");
+	assert_int_equal(box.streams, 1);
 	assert_true(ok);
 	pz_pool_destroy(&kp);
 }

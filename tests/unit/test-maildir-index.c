@@ -2,8 +2,10 @@
  * true: internal dates are the files' mtimes whichever sync saw a file
  * first (and however many files it saw), the STATUS totals follow every
  * kind of change, the first sync's shared modseq does not hide later
- * changes, new files get UIDs in delivery order, and an index of version
- * 1 is upgraded in place. */
+ * changes, new files get UIDs in delivery order, changes of our own leave
+ * their folder's mtime in the header (so they alone never make a sync
+ * read the folder), and an index of version 1, or of version 2 without
+ * the checked times, is upgraded in place. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -467,6 +469,154 @@ static void test_upgrade_v1(void **state)
 	free(ev);
 }
 
+/* ---- changes of our own */
+
+/* hdr_dir - the header's mtime, trusted flag and checked time of a
+ * folder ("new" or "cur") */
+static void hdr_dir(const char *dir, const char *sub, int64_t *mtime_r,
+		    int *trusted_r, int64_t *checked_r)
+{
+	char path[1024], sql[256];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	snprintf(path, sizeof(path), "%s/poczta-index.db", dir);
+	snprintf(sql, sizeof(sql), "SELECT %s_mtime, %s_trusted, %s_checked "
+		 "FROM mailbox", sub, sub, sub);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*mtime_r = sqlite3_column_int64(st, 0);
+	*trusted_r = sqlite3_column_int(st, 1);
+	*checked_r = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static int64_t dir_mtime(const char *dir, const char *sub)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	assert_int_equal(stat(path, &st), 0);
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+/* A save, a store, the move of a new file to cur/ and an expunge each
+ * record the mtime they left, not trusted; another tool's rename is seen
+ * at the next sync. */
+static void test_own_changes(void **state)
+{
+	static const struct {
+		const char *what;
+		unsigned int save_flags;   /* a save, or 0: a store ... */
+		int expunge;               /* ... or an expunge */
+		const char *sub;           /* the folder that changed */
+	} rows[] = {
+		{ "save to cur/", PZ_FLAG_SEEN, 0, "cur" },
+		{ "save to new/", 0x100, 0, "new" },
+		{ "sync moves new/ to cur/", 0, 0, "cur" },
+		{ "store", 0, 0, "cur" },
+		{ "expunge", 0, 1, "cur" },
+	};
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	struct md_user u;
+	pz_mailbox *box;
+	char dir[600];
+
+	user_dir("own", dir, sizeof(dir));
+	md_user_open(&u, "own", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_sync(box, ev);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		pz_uidset one = md_set(1, 1);
+		struct pz_store_args a = { .size = sizeof(a), .mode = PZ_STORE_ADD,
+					   .flags = PZ_FLAG_FLAGGED };
+		pz_error err = { 0 };
+		pz_uid_array gone;
+		int64_t mtime, checked;
+		int trusted;
+
+		if (rows[i].save_flags != 0)
+			md_save(box, msg1, rows[i].save_flags & ~0x100u, NULL);
+		else if (rows[i].expunge) {
+			H->uid_array_init(&gone, u.pool);
+			assert_int_equal(S->expunge(box, &one, &gone, &err), 0);
+		} else if (i == 3)
+			assert_int_equal(S->store(box, &one, &a, NULL, NULL, &err), 0);
+		md_sync(box, ev);
+		hdr_dir(dir, rows[i].sub, &mtime, &trusted, &checked);
+		if (mtime != dir_mtime(dir, rows[i].sub) || trusted != 0 ||
+		    checked == 0)
+			print_error("%s: %s_mtime %lld (folder %lld), trusted %d, "
+				    "checked %lld\n", rows[i].what, rows[i].sub,
+				    (long long)mtime,
+				    (long long)dir_mtime(dir, rows[i].sub), trusted,
+				    (long long)checked);
+		assert_int_equal(mtime, dir_mtime(dir, rows[i].sub));
+		assert_int_equal(trusted, 0);
+		assert_true(checked != 0);
+	}
+	/* another tool flags the message of uid 2 in the same second: the
+	 * next sync sees it at once when the mtime moved (fine-grained
+	 * timestamps), else once the folder is read again */
+	{
+		char name[256], from[1024], to[1024];
+		int64_t mtime, checked;
+		int trusted;
+
+		assert_int_equal(md_count_files(dir, "cur", name, sizeof(name)), 1);
+		snprintf(from, sizeof(from), "%s/cur/%s", dir, name);
+		snprintf(to, sizeof(to), "%s/cur/%sT", dir, name);
+		assert_int_equal(rename(from, to), 0);
+		hdr_dir(dir, "cur", &mtime, &trusted, &checked);
+		if (mtime == dir_mtime(dir, "cur"))
+			usleep(1100 * 1000);
+	}
+	md_sync(box, ev);
+	assert_int_equal(ev->n_changed, 1);
+	S->mailbox_close(&box);
+	md_user_close(&u);
+	free(ev);
+}
+
+/* An index of version 2 written before the checked times gets them. */
+static void test_v2_without_checked(void **state)
+{
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	struct md_user u;
+	pz_mailbox *box;
+	char dir[600], path[1024];
+	int64_t mtime, checked;
+	int trusted;
+	sqlite3 *db;
+
+	user_dir("nochecked", dir, sizeof(dir));
+	md_user_open(&u, "nochecked", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, PZ_FLAG_SEEN, NULL);
+	S->mailbox_close(&box);
+	snprintf(path, sizeof(path), "%s/poczta-index.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE mailbox DROP COLUMN new_checked;"
+				      "ALTER TABLE mailbox DROP COLUMN cur_checked;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	box = md_open(&u, "INBOX", 0);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 1);
+	md_save(box, msg1, PZ_FLAG_SEEN, NULL);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 1);
+	assert_int_equal(ev->appended[0].uid, 2);
+	S->mailbox_close(&box);
+	hdr_dir(dir, "cur", &mtime, &trusted, &checked);
+	assert_int_equal(mtime, dir_mtime(dir, "cur"));
+	md_user_close(&u);
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +625,8 @@ int main(void)
 		cmocka_unit_test(test_import_modseq),
 		cmocka_unit_test(test_delivery_order),
 		cmocka_unit_test(test_upgrade_v1),
+		cmocka_unit_test(test_own_changes),
+		cmocka_unit_test(test_v2_without_checked),
 	};
 	int ret;
 
