@@ -537,9 +537,14 @@ int maildir_index_replaced(struct maildir_index *idx)
  * another message could get it (RFC 9051 2.3.1.1).  Every UID reaches a
  * client only after the commit that recorded it, so:
  *   - a transaction that gives out UIDs is durable when its commit
- *     returns: FULL when the caller knew it would (saves, copies, moves),
- *     otherwise (a sync that finds new files, under a STORE's lock or a
- *     view's) its WAL is fsynced right after the commit (wal_sync());
+ *     returns: FULL when the caller knew it might (saves, copies, moves,
+ *     and a sync that found the folders changed), so the WAL is synced
+ *     before the commit is published to other sessions.  A sync that
+ *     finds new files inside a transaction begun NORMAL (under a STORE's
+ *     or an EXPUNGE's lock) has its WAL fsynced right after the commit
+ *     (wal_sync()): there another session could read the new UIDs in the
+ *     moment between the two, which a power loss in that moment could
+ *     then give again;
  *   - everything else commits NORMAL: flags and expunges found in the
  *     files, dates learnt from stat(), \Recent claims, cached data.
  *     A power loss may undo their last commits and the next sync redoes

@@ -668,8 +668,10 @@ int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err
 		sync_ctx_free(&ctx);
 		return ret;
 	}
-	/* not durable: the commit is made so if the sync gives out UIDs */
-	if (!locked && maildir_index_begin(mb, 0, err) < 0) {
+	/* the folders changed: this sync may give out UIDs, and a UID must
+	 * not be visible to another session before it is durable, so the
+	 * commit syncs the WAL before it is published (FULL), not after */
+	if (!locked && maildir_index_begin(mb, 1, err) < 0) {
 		sync_ctx_free(&ctx);
 		return -1;
 	}
