@@ -182,9 +182,10 @@ static int usage_get(struct pz_mail_user *mu, struct usage *u)
 
 int maildir_quota_get(pz_mail_user *mu, struct pz_quota *quota, pz_error *err)
 {
-	struct usage u;
+	struct usage u = { 0 };
 
-	if (usage_get(mu, &u) < 0)
+	/* no limit: nothing to count for (storage.h allows usage 0) */
+	if ((mu->quota_bytes > 0 || mu->quota_messages > 0) && usage_get(mu, &u) < 0)
 		return maildir_syserror(mu, err, "quota", mu->root);
 	quota->bytes_used = (uint64_t)u.bytes;
 	quota->bytes_limit = mu->quota_bytes;

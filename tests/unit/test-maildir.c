@@ -884,6 +884,21 @@ static void test_quota(void **state)
 	assert_int_equal(q.messages_used, 1);
 	S->mailbox_close(&box);
 	md_user_close(&u);
+
+	/* no limit: nothing is counted (usage 0, as storage.h allows), and
+	 * no maildirsize appears */
+	md_user_open(&u, "noquota", NULL);
+	box = md_open(&u, "INBOX", 0);
+	md_save(box, msg1, 0, NULL);
+	assert_int_equal(S->quota_get(u.mu, &q, &err), 0);
+	assert_int_equal(q.bytes_limit, 0);
+	assert_int_equal(q.messages_limit, 0);
+	assert_int_equal(q.bytes_used, 0);
+	assert_int_equal(q.messages_used, 0);
+	snprintf(path, sizeof(path), "%s/maildirsize", u.dir);
+	assert_int_equal(access(path, F_OK), -1);
+	S->mailbox_close(&box);
+	md_user_close(&u);
 }
 
 static void test_cache_notify(void **state)

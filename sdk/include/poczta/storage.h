@@ -236,6 +236,9 @@ struct pz_storage_ops {
 	 * core then evaluates it), 0 with the matching UIDs, -1 on error. */
 	int (*search)(pz_mailbox *box, const struct pz_search_key *key,
 		      pz_uid_array *result_r, pz_error *err);
+	/* The user's quota.  (ABI 1.2) When both limits are 0 (none), a
+	 * storage may skip counting and report usage 0: the count of a large
+	 * mailbox is not free, and no limit needs it. */
 	int (*quota_get)(pz_mail_user *mu, struct pz_quota *quota, pz_error *err);
 
 	/* (ABI 1.2) The internal date of a message of a view opened with
