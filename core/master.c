@@ -303,7 +303,7 @@ static struct child *add_child(pid_t pid, size_t ix)
 /* start_child - fork a one-shot child for `fd` (chan < 0) or a worker on
  * `chan`.  A SIGTERM between fork and the child's own handler must not be
  * lost: it stays pending until the child unblocks it. */
-static pid_t start_child(size_t ix, int fd, int chan, int master_chan)
+static pid_t start_child(size_t ix, int fd, int chan, int master_chan, int other_fd)
 {
 	sigset_t block, old;
 	pid_t pid;
@@ -315,6 +315,10 @@ static pid_t start_child(size_t ix, int fd, int chan, int master_chan)
 	if (pid == 0) {
 		if (master_chan >= 0)
 			close(master_chan);
+		/* a connection the master is about to hand over: the worker gets
+		 * it over chan, and a copy kept here would hold it open */
+		if (other_fd >= 0)
+			close(other_fd);
 		if (chan >= 0)
 			worker(&listeners[ix], chan, &old);
 		serve(&listeners[ix], fd, &old);
@@ -325,8 +329,9 @@ static pid_t start_child(size_t ix, int fd, int chan, int master_chan)
 	return pid;
 }
 
-/* start_worker - a new idle worker for listener `ix`, or NULL. */
-static struct child *start_worker(size_t ix)
+/* start_worker - a new idle worker for listener `ix`, or NULL; `open_fd`
+ * (or -1) is an accepted socket the new process must not keep. */
+static struct child *start_worker(size_t ix, int open_fd)
 {
 	struct child *c;
 	int sv[2];
@@ -336,7 +341,7 @@ static struct child *start_worker(size_t ix)
 		pz_log(PZ_LOG_ERROR, "socketpair: %s", strerror(errno));
 		return NULL;
 	}
-	pid = start_child(ix, -1, sv[1], sv[0]);
+	pid = start_child(ix, -1, sv[1], sv[0], open_fd);
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
@@ -386,7 +391,7 @@ static struct child *hand_over(size_t ix, int fd)
 			    w->listener_ix == ix && (c == NULL || w->idle_since_ms >= c->idle_since_ms))
 				c = w;
 		}
-		if (c == NULL && (c = start_worker(ix)) == NULL)
+		if (c == NULL && (c = start_worker(ix, fd)) == NULL)
 			return NULL;
 		if (sendmsg(c->chan, &msg, MSG_NOSIGNAL) == 1) {
 			c->state = CHILD_BUSY;
@@ -410,7 +415,7 @@ static void keep_avail(void)
 		for (i = 0; i < n_children; i++)
 			idle += children[i].state == CHILD_IDLE &&
 				children[i].generation == generation && children[i].listener_ix == ix;
-		while (idle < listeners[ix].min_avail && start_worker(ix) != NULL)
+		while (idle < listeners[ix].min_avail && start_worker(ix, -1) != NULL)
 			idle++;
 	}
 }
@@ -495,7 +500,7 @@ static void accept_one(size_t ix)
 		c = hand_over(ix, fd);
 	} else {
 		c = NULL;
-		pid = start_child(ix, fd, -1, -1);
+		pid = start_child(ix, fd, -1, -1, -1);
 		if (pid > 0) {
 			c = add_child(pid, ix);
 			c->state = CHILD_BUSY;

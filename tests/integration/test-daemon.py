@@ -386,6 +386,20 @@ class ReuseTest(unittest.TestCase):
             self.assertIn("NoNewPrivs:\t1", f.read())
         c.close()
 
+    def test_server_close_reaches_the_client(self):
+        # connections that arrive while the others are busy get workers
+        # forked for them: the client still sees the end of the connection
+        # when its session ends (no other process keeps a copy of it)
+        self.start(" connections_per_process = 0\n")
+        clients = [LineClient.tcp(self.port) for _ in range(3)]
+        for c in clients:
+            self.assertEqual(c.line(), "* testproto ready")
+        for c in clients:
+            self.assertEqual(c.cmd("QUIT"), "OK bye")
+            c.sock.settimeout(5)
+            self.assertEqual(c.sock.recv(100), b"")
+            c.close()
+
     def test_connections_per_process_limit(self):
         self.start(" connections_per_process = 2\n")
         pids = []
