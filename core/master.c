@@ -382,6 +382,7 @@ static struct child *hand_over(size_t ix, int fd)
 	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
 	for (;;) {
 		struct child *c = NULL;
+		int fresh = 0;
 
 		/* the most recently idle first: its memory is the warmest */
 		for (i = 0; i < n_children; i++) {
@@ -391,14 +392,24 @@ static struct child *hand_over(size_t ix, int fd)
 			    w->listener_ix == ix && (c == NULL || w->idle_since_ms >= c->idle_since_ms))
 				c = w;
 		}
-		if (c == NULL && (c = start_worker(ix, fd)) == NULL)
-			return NULL;
+		if (c == NULL) {
+			if ((c = start_worker(ix, fd)) == NULL)
+				return NULL;
+			fresh = 1;
+		}
 		if (sendmsg(c->chan, &msg, MSG_NOSIGNAL) == 1) {
 			c->state = CHILD_BUSY;
 			return c;
 		}
-		/* it died meanwhile: SIGCHLD will reap it */
+		/* it died meanwhile: SIGCHLD will reap it (and its exit status
+		 * says why).  A worker that dies as it starts would die again:
+		 * this connection is given up rather than forking on and on. */
 		dismiss(c);
+		if (fresh) {
+			pz_log(PZ_LOG_ERROR, "listener %s: a new connection process ended before "
+			       "it took its connection", listeners[ix].name);
+			return NULL;
+		}
 	}
 }
 
