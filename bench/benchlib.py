@@ -24,7 +24,6 @@ The servers:
 import grp
 import os
 import pwd
-import random
 import shutil
 import signal
 import socket
@@ -50,20 +49,13 @@ ports_taken = set()
 def free_port():
     """A free port below Linux's ephemeral range (32768-60999), so that
     no client connection of the load generator can take it first; never
-    one handed out before in this run."""
+    one handed out before in this run (tests/integration/pzfixture.py
+    picks it)."""
     while True:
-        port = random.randint(10000, 32000)
-        if port in ports_taken:
-            continue
-        ports_taken.add(port)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
+        port = tests_module("pzfixture").free_port()
+        if port not in ports_taken:
+            ports_taken.add(port)
             return port
-        except OSError:
-            continue
-        finally:
-            s.close()
 
 
 def wait_port(port, proc_alive, timeout=START_TIMEOUT):
@@ -315,15 +307,20 @@ class Poczta(Server):
         return "maildir fsync = %s" % ("yes (default)" if self.fsync else "no")
 
 
-def pg_fixture():
-    """tests/integration/pzpostgres.py, the tests' PostgreSQL fixture
-    (imported only when a run has poczta-pg: it needs pg_config)."""
+def tests_module(name):
+    """A module of tests/integration (pzfixture, pzpostgres), imported
+    when first needed (pzpostgres needs pg_config)."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                         "integration")
     if path not in sys.path:
         sys.path.insert(0, path)
-    import pzpostgres
-    return pzpostgres
+    return __import__(name)
+
+
+def pg_fixture():
+    """tests/integration/pzpostgres.py, the tests' PostgreSQL fixture
+    (imported only when a run has poczta-pg)."""
+    return tests_module("pzpostgres")
 
 
 class PocztaPg(Poczta):

@@ -23,15 +23,15 @@ Run as a program, it is the unit tests' fixture:
     pzpostgres.py sql DIR SQL       runs SQL in the poczta database
     pzpostgres.py destroy DIR
 """
-import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pzfixture import free_port  # noqa: E402
 
 BUILD = os.path.abspath(os.environ.get("top_builddir", "."))
 ADMIN = os.path.join(BUILD, "core", "poczta-admin")
@@ -46,20 +46,6 @@ def pg_bindir():
 
 PGBIN = pg_bindir()
 
-
-def free_port():
-    """A port below the ephemeral range that is free now."""
-    import random
-    while True:
-        port = random.randint(10000, 32000)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
 
 
 def admin(*args, timeout=120):
