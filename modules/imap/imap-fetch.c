@@ -210,7 +210,7 @@ static int simple_item(struct fetch_ctx *fc, struct imap_fetch_msg *m,
 	case FETCH_INTERNALDATE:
 		/* views are opened with PZ_OPEN_DATES_LATER: 0 is not known yet */
 		if (m->info.internal_date == 0 && PZ_OPS_HAS(s->storage, msg_internal_date)) {
-			int r = s->storage->msg_internal_date(fc->cmd->s->view->box, m->uid,
+			int r = s->storage->msg_internal_date(s->view->box, m->uid,
 							      &m->info.internal_date,
 							      &m->info.internal_date_tz, err);
 			if (r < 0)
