@@ -947,6 +947,10 @@ char *pwfile_format_line(const struct pwfile_entry *e, char **error_r)
 	for (size_t i = 0; i < e->field_count; i++) {
 		if (i > 0)
 			pwfile_buf_add(&b, " ", 1);
+		/* parsing strips one "userdb_" (Dovecot's prefix): a key that
+		 * itself starts with it is written with the prefix once more */
+		if (strncmp(e->fields[i].key, "userdb_", 7) == 0)
+			pwfile_buf_str(&b, "userdb_");
 		pwfile_buf_str(&b, e->fields[i].key);
 		pwfile_buf_add(&b, "=", 1);
 		pwfile_buf_str(&b, e->fields[i].value);

@@ -647,6 +647,19 @@ static void test_format_line(void **state)
 	char *err = NULL, *line = pwfile_format_line(&e, &err);
 	assert_string_equal(line, "a:" H_6 "::::/h::mail=maildir:~/Maildir quota=1G");
 	free(line);
+
+	/* a key that starts with "userdb_" (parsed from "userdb_userdb_x")
+	 * keeps it when the line is parsed again (a fuzzer's round trip) */
+	struct pwfile_field f1[1] = { { "userdb_x", "1" } };
+	struct pwfile_entry u = { .name = "a", .password = H_6, .fields = f1, .field_count = 1 };
+	struct pwfile_entry again;
+	line = pwfile_format_line(&u, &err);
+	assert_string_equal(line, "a:" H_6 "::::::userdb_userdb_x=1");
+	assert_int_equal(pwfile_parse_line("t", 1, line, strlen(line), 0, &again, &err), 1);
+	assert_int_equal(again.field_count, 1);
+	assert_string_equal(again.fields[0].key, "userdb_x");
+	pwfile_entry_clear(&again);
+	free(line);
 }
 
 static void test_format_line_refused(void **state)
