@@ -593,8 +593,8 @@ static int sync_locked(struct sync_ctx *ctx, pz_error *err)
 }
 
 /* quick_check - 1 when the directories may have changed since the index
- * last looked (or files wait in new/ for a session that moves them), 0
- * when not; without the lock */
+ * last looked, 2 when they did not but files wait in new/ for a session
+ * that moves them, 0 when neither; without the lock */
 static int quick_check(struct sync_ctx *ctx, pz_error *err)
 {
 	struct stat st_new, st_cur;
@@ -614,7 +614,7 @@ static int quick_check(struct sync_ctx *ctx, pz_error *err)
 	    maildir_index_iter(ctx->mb, 0, 0, 0, 1, has_new_recs, &pending_new,
 			       err) < 0)
 		return -1;
-	return pending_new;
+	return pending_new ? 2 : 0;
 }
 
 static int open_dirs(struct sync_ctx *ctx, pz_error *err)
@@ -650,7 +650,12 @@ static void sync_ctx_free(struct sync_ctx *ctx)
 	HOST->pool_destroy(&ctx->pool);
 }
 
-int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err)
+/* sync_once - one sync; under the caller's lock, or in a transaction of
+ * its own that is durable when `durable`.  1 when it gave out UIDs in a
+ * transaction that was not durable and rolled back: the caller syncs
+ * again, durable. */
+static int sync_once(struct maildir_mbox *mb, unsigned int flags, int durable,
+		     pz_error *err)
 {
 	struct sync_ctx ctx = {
 		.mb = mb, .flags = flags | mb->sync_flags, .new_fd = -1, .cur_fd = -1,
@@ -660,7 +665,7 @@ int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err
 	ctx.pool = HOST->pool_create("maildir sync");
 	ctx.start_ns = maildir_now_ns();
 	ret = open_dirs(&ctx, err);
-	if (ret == 0 && !locked && (ctx.flags & MAILDIR_SYNC_FORCE) == 0)
+	if (ret == 0 && !locked && !durable && (ctx.flags & MAILDIR_SYNC_FORCE) == 0)
 		ret = quick_check(&ctx, err);
 	else if (ret == 0)
 		ret = 1;
@@ -668,21 +673,38 @@ int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err
 		sync_ctx_free(&ctx);
 		return ret;
 	}
-	/* the folders changed: this sync may give out UIDs, and a UID must
-	 * not be visible to another session before it is durable, so the
-	 * commit syncs the WAL before it is published (FULL), not after */
-	if (!locked && maildir_index_begin(mb, 1, err) < 0) {
+	/* when the folders changed, this sync may give out UIDs, and a UID
+	 * must not be visible to another session before it is durable: the
+	 * commit syncs the WAL before it is published (FULL), not after.
+	 * Moving files of known records out of new/ gives out none; should
+	 * the folders have changed since quick_check() all the same, the
+	 * transaction is undone and the sync done again, durable. */
+	if (!locked && maildir_index_begin(mb, durable || ret == 1, err) < 0) {
 		sync_ctx_free(&ctx);
 		return -1;
 	}
 	ret = sync_locked(&ctx, err);
 	if (!locked) {
-		if (ret < 0)
+		if (ret == 0 && mb->idx->inserted && !mb->idx->durable &&
+		    maildir_set.fsync) {
 			maildir_index_rollback(mb);
-		else
+			ret = 1;
+		} else if (ret < 0) {
+			maildir_index_rollback(mb);
+		} else {
 			ret = maildir_index_commit(mb, err);
+		}
 	}
 	sync_ctx_free(&ctx);
+	return ret;
+}
+
+int maildir_sync_disk(struct maildir_mbox *mb, unsigned int flags, pz_error *err)
+{
+	int ret = sync_once(mb, flags, 0, err);
+
+	if (ret > 0)
+		ret = sync_once(mb, flags, 1, err);
 	return ret;
 }
 

@@ -4,7 +4,10 @@
  *   - a process is killed (SIGKILL) at random points of its saves, many
  *     times: afterwards the mailbox holds only whole messages, each once,
  *     every save that returned a UID is there under that UID, and UIDs
- *     given before never change. */
+ *     given before never change;
+ *   - another delivery agent drops files into new/ while a session saves
+ *     and syncs (moving its own files out of new/): each file gets one
+ *     UID, which stays its own. */
 #include "test-maildir-util.c"
 
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #define APPENDS_PER_CHILD 150
 #define KILL_ROUNDS 40
 #define BIG_BODY (96 * 1024)
+#define EXTERNAL_FILES 400
 
 /* A failed assert in a forked child longjmps into cmocka's runner in the
  * child: it must end there, not run further tests or the teardown. */
@@ -323,11 +327,94 @@ static void test_kill_during_save(void **state)
 	free(now);
 }
 
+/* ---- files of another delivery agent while a session moves its own */
+
+static void external_agent(const char *dir)
+{
+	char tmp[1024], dest[1024], body[128];
+
+	srand((unsigned int)getpid());
+	for (int i = 0; i < EXTERNAL_FILES; i++) {
+		struct timespec ts = { 0, (long)(rand() % 2000) * 1000L };
+		int fd, n;
+
+		snprintf(tmp, sizeof(tmp), "%s/tmp/ext%d.agent", dir, i);
+		snprintf(dest, sizeof(dest), "%s/new/ext%d.agent", dir, i);
+		n = snprintf(body, sizeof(body), "Subject: e%d\n\nexternal\nEND e%d\n", i, i);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd < 0 || write(fd, body, (size_t)n) != n || close(fd) < 0 ||
+		    rename(tmp, dest) < 0)
+			_exit(2);
+		nanosleep(&ts, NULL);
+	}
+	_exit(0);
+}
+
+static void test_external_during_moves(void **state)
+{
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	size_t max = 4096, nseen = 0, own = 0, n;
+	struct known *seen = calloc(max, sizeof(*seen));
+	struct known *now = calloc(max, sizeof(*now));
+	struct md_user u;
+	pz_mailbox *box;
+	pid_t pid;
+	int status;
+
+	only_in_parent();
+	md_user_open(&u, "agent", NULL);
+	box = md_open(&u, "INBOX", 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		external_agent(u.dir);
+	while (waitpid(pid, &status, WNOHANG) == 0 || own < 20) {
+		char msg[96], tag[32];
+
+		/* a save leaves its file in new/: the next sync moves it */
+		snprintf(msg, sizeof(msg), "Subject: o%zu\r\n\r\nown\r\nEND o%zu\r\n",
+			 own, own);
+		own++;
+		md_save(box, msg, 0, NULL);
+		md_sync(box, ev);
+		for (size_t i = 0; i < ev->n_appended; i++) {
+			char *body = md_read(box, ev->appended[i].uid, NULL);
+
+			assert_int_equal(sscanf(body, "Subject: %31s", tag), 1);
+			assert_true(nseen < max);
+			seen[nseen].uid = ev->appended[i].uid;
+			snprintf(seen[nseen++].tag, sizeof(seen[0].tag), "%s", tag);
+			free(body);
+		}
+	}
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	S->mailbox_close(&box);
+	/* every file once, under the UID the session saw */
+	n = check_mailbox(&u, now, max);
+	assert_int_equal(n, EXTERNAL_FILES + own);
+	for (size_t i = 0; i < nseen; i++) {
+		size_t j;
+
+		for (j = 0; j < n && now[j].uid != seen[i].uid; j++)
+			;
+		if (j == n || strcmp(now[j].tag, seen[i].tag) != 0)
+			print_error("UID %u (%s) changed\n", seen[i].uid, seen[i].tag);
+		assert_true(j < n);
+		assert_string_equal(now[j].tag, seen[i].tag);
+	}
+	assert_int_equal(md_count_files(u.dir, "new", NULL, 0), 0);
+	md_user_close(&u);
+	free(seen);
+	free(now);
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_writers),
 		cmocka_unit_test(test_kill_during_save),
+		cmocka_unit_test(test_external_during_moves),
 	};
 	int ret;
 
