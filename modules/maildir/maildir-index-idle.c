@@ -1,11 +1,14 @@
-/* maildir-index-idle.c - index connections kept open between opens of a
- * mailbox.
+/* maildir-index-idle.c - index connections shared by the open mailboxes
+ * of a user, and kept open between opens of a mailbox.
  *
  * Opening an index (SQLite reads its schema, the pragmas run, every
  * statement is prepared again) costs more than most IMAP commands, and a
  * session opens the same mailbox again and again: SELECT of the mailbox
  * it has selected, an APPEND to it (a mailbox handle of its own), STATUS.
- * So a closed mailbox hands its connection to the user, who keeps the
+ * So the mailboxes a user has open at once share one connection to an
+ * index (no two of them are ever in a transaction at once: a process
+ * serves a session one command at a time, and a copy within a mailbox
+ * locks it once), the last to close hands it to the user, who keeps the
  * last MAILDIR_IDLE_INDEXES of them, and the next open of the same index
  * takes it back.  An idle connection is outside any transaction: it holds
  * no lock and no snapshot, so it keeps no other process waiting.
@@ -42,10 +45,26 @@ static int idle_usable(struct maildir_index *idx)
 		maildir_index_schema_version(idx) == idx->schema_version;
 }
 
-int maildir_index_idle_take(struct maildir_mbox *mb)
+/* share - a connection another open mailbox of the user holds */
+static int share(struct maildir_mbox *mb)
+{
+	for (struct maildir_index *idx = mb->mu->open; idx != NULL; idx = idx->next_open) {
+		if (strcmp(idx->path, mb->paths.index_path) != 0 || idx->in_txn ||
+		    maildir_index_replaced(idx))
+			continue;
+		idx->refs++;
+		mb->idx = idx;
+		return 1;
+	}
+	return 0;
+}
+
+int maildir_index_reuse(struct maildir_mbox *mb)
 {
 	struct pz_mail_user *mu = mb->mu;
 
+	if (share(mb))
+		return 1;
 	for (size_t i = mu->n_idle; i > 0; i--) {
 		struct maildir_index *idx = mu->idle[i - 1];
 
@@ -59,20 +78,35 @@ int maildir_index_idle_take(struct maildir_mbox *mb)
 			return 0;
 		}
 		mb->idx = idx;
+		maildir_index_adopt(mb);
 		return 1;
 	}
 	return 0;
 }
 
-void maildir_index_idle_put(struct maildir_mbox *mb)
+void maildir_index_adopt(struct maildir_mbox *mb)
+{
+	mb->idx->refs = 1;
+	mb->idx->next_open = mb->mu->open;
+	mb->mu->open = mb->idx;
+}
+
+void maildir_index_release(struct maildir_mbox *mb)
 {
 	struct pz_mail_user *mu = mb->mu;
 	struct maildir_index *idx = mb->idx;
 	struct stat st;
 
 	mb->idx = NULL;
-	if (idx == NULL)
+	if (idx == NULL || --idx->refs > 0)
 		return;
+	for (struct maildir_index **p = &mu->open; *p != NULL; p = &(*p)->next_open) {
+		if (*p == idx) {
+			*p = idx->next_open;
+			break;
+		}
+	}
+	idx->next_open = NULL;
 	if (idx->in_txn || idx->db == NULL || shm_stat(idx, &st) < 0) {
 		maildir_index_close(&idx);
 		return;

@@ -436,7 +436,7 @@ static int index_try_open(struct maildir_mbox *mb, int create, pz_error *err)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 		(create ? SQLITE_OPEN_CREATE : 0);
 
-	/* not from mb's pool: the connection may outlive mb (maildir_index_idle_put) */
+	/* not from mb's pool: the connection may outlive mb (maildir_index_release) */
 	idx = calloc(1, sizeof(*idx));
 	if (idx == NULL || (idx->path = strdup(mb->paths.index_path)) == NULL) {
 		free(idx);
@@ -469,7 +469,7 @@ int maildir_index_open(struct maildir_mbox *mb, int create, pz_error *err)
 {
 	int ret, code;
 
-	if (maildir_index_idle_take(mb))
+	if (maildir_index_reuse(mb))
 		return 0;
 	ret = index_try_open(mb, create, err);
 	code = mb->idx != NULL && mb->idx->db != NULL ?
@@ -482,6 +482,8 @@ int maildir_index_open(struct maildir_mbox *mb, int create, pz_error *err)
 	}
 	if (ret < 0)
 		maildir_index_close(&mb->idx);
+	else if (ret == 0)
+		maildir_index_adopt(mb);
 	return ret;
 }
 

@@ -73,7 +73,7 @@ int maildir_mbox_init(struct maildir_mbox *mb, pz_error *err)
 void maildir_mbox_close(struct maildir_mbox *mb)
 {
 	maildir_index_rollback(mb);
-	maildir_index_idle_put(mb);
+	maildir_index_release(mb);
 }
 
 /* ---- the view's message array */
@@ -395,7 +395,7 @@ static int reopen_if_replaced(struct pz_mailbox *box, pz_error *err)
 		return 0;
 	maildir_log(PZ_LOG_INFO, "%s: index was replaced, reopening",
 		    mb->paths.index_path);
-	maildir_index_close(&mb->idx);
+	maildir_index_release(mb);
 	if (maildir_index_open(mb, 1, err) < 0)
 		return -1;
 	return maildir_mbox_init(mb, err);

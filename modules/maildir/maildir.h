@@ -117,6 +117,8 @@ struct pz_mail_user {
 	/* connections of indexes closed lately, oldest first */
 	struct maildir_index *idle[MAILDIR_IDLE_INDEXES];
 	size_t n_idle;
+	/* connections open mailboxes hold (linked by next_open) */
+	struct maildir_index *open;
 };
 
 /* One mailbox's place on disk: the same for a view, a status or a save. */
@@ -203,6 +205,10 @@ struct maildir_index {
 	dev_t shm_dev;       /* the WAL index while the connection is idle */
 	ino_t shm_ino;
 	int schema_version;  /* as opened (PRAGMA schema_version) */
+	/* the open mailboxes of one user that share the connection, and the
+	 * next connection of the user's open list */
+	unsigned int refs;
+	struct maildir_index *next_open;
 	/* the open write transaction */
 	int in_txn;
 	int durable;                    /* began with synchronous = FULL */
@@ -355,13 +361,17 @@ int maildir_index_replaced(struct maildir_index *idx);
 void maildir_index_wal_trim(struct maildir_index *idx);
 /* PRAGMA schema_version of the database, -1 on errors. */
 int maildir_index_schema_version(struct maildir_index *idx);
-/* maildir_index_idle_take - give mb the user's idle connection to its
- * index, if one is kept and still usable: 1, else 0 */
-int maildir_index_idle_take(struct maildir_mbox *mb);
-/* maildir_index_idle_put - hand mb's index connection (outside any
- * transaction) to the user to keep, closing the oldest kept; mb->idx
- * becomes NULL */
-void maildir_index_idle_put(struct maildir_mbox *mb);
+/* maildir_index_reuse - give mb a connection to its index that the user
+ * has open: one another open mailbox holds (shared), or an idle one still
+ * usable: 1, else 0 */
+int maildir_index_reuse(struct maildir_mbox *mb);
+/* maildir_index_adopt - a connection just opened for mb joins the user's
+ * open list */
+void maildir_index_adopt(struct maildir_mbox *mb);
+/* maildir_index_release - mb lets go of its connection (outside any
+ * transaction): the last mailbox to hold it hands it to the user to keep,
+ * closing the oldest kept; mb->idx becomes NULL */
+void maildir_index_release(struct maildir_mbox *mb);
 /* maildir_index_idle_close - close the connections the user keeps */
 void maildir_index_idle_close(struct pz_mail_user *mu);
 /* Write transactions take the mailbox write lock (BEGIN IMMEDIATE) and

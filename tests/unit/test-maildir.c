@@ -472,6 +472,81 @@ static void test_expunge_recent(void **state)
 	free(ev);
 }
 
+/* index_fds - how many descriptors of this process have `dir`'s index */
+static int index_fds(const char *dir)
+{
+	char want[1100], link[PATH_MAX], path[300];
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	snprintf(want, sizeof(want), "%s/poczta-index.db", dir);
+	while ((de = readdir(d)) != NULL) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len < 0)
+			continue;
+		link[len] = '\0';
+		n += strcmp(link, want) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* the open mailboxes of a user share one connection to an index: a save
+ * and a copy through a handle of their own go into the view's mailbox */
+static void test_shared_connection(void **state)
+{
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_mailbox *view, *save, *again;
+	pz_uid_array src, dst;
+	pz_uidset all = md_set(1, UINT32_MAX);
+	pz_error err;
+	char *body;
+
+	md_user_open(&u, "shared", NULL);
+	view = md_open(&u, "INBOX", 0);
+	md_sync(view, ev);
+	assert_int_equal(index_fds(u.dir), 1);
+	save = md_open(&u, "INBOX", PZ_OPEN_SAVEONLY);
+	assert_int_equal(index_fds(u.dir), 1);
+	assert_int_equal(md_save(save, msg1, PZ_FLAG_SEEN, NULL), 1);
+	md_sync(view, ev);
+	assert_int_equal(ev->n_appended, 1);
+	assert_int_equal(ev->appended[0].uid, 1);
+	/* a copy within the mailbox: the view is the source, the handle the
+	 * target, one lock */
+	H->uid_array_init(&src, u.pool);
+	H->uid_array_init(&dst, u.pool);
+	assert_int_equal(S->copy(view, &all, save, &src, &dst, &err), 0);
+	assert_int_equal(dst.count, 1);
+	assert_int_equal(dst.uids[0], 2);
+	md_sync(view, ev);
+	assert_int_equal(ev->n_appended, 1);
+	body = md_read(view, 2, NULL);
+	assert_string_equal(body, msg1);
+	free(body);
+	/* the view goes first: the handle keeps the connection */
+	S->mailbox_close(&view);
+	assert_int_equal(index_fds(u.dir), 1);
+	assert_int_equal(md_save(save, msg2, 0, NULL), 3);
+	again = md_open(&u, "INBOX", 0);
+	assert_int_equal(index_fds(u.dir), 1);
+	S->mailbox_close(&save);
+	md_sync(again, ev);
+	assert_int_equal(ev->n_appended, 3);
+	body = md_read(again, 3, NULL);
+	assert_string_equal(body, msg2);
+	free(body);
+	S->mailbox_close(&again);
+	md_user_close(&u);
+	free(ev);
+}
+
 static void test_copy_move(void **state)
 {
 	struct md_user u;
@@ -1139,6 +1214,7 @@ int main(void)
 		cmocka_unit_test(test_external_changes),
 		cmocka_unit_test(test_expunge_recent),
 		cmocka_unit_test(test_copy_move),
+		cmocka_unit_test(test_shared_connection),
 		cmocka_unit_test(test_mailbox_ops),
 		cmocka_unit_test(test_rename_inbox),
 		cmocka_unit_test(test_rebuild),
