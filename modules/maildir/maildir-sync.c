@@ -594,7 +594,8 @@ static int sync_locked(struct sync_ctx *ctx, pz_error *err)
 
 /* quick_check - 1 when the directories may have changed since the index
  * last looked, 2 when they did not but files wait in new/ for a session
- * that moves them, 0 when neither; without the lock */
+ * that moves them or records for their dates, 0 when none of that;
+ * without the lock */
 static int quick_check(struct sync_ctx *ctx, pz_error *err)
 {
 	struct stat st_new, st_cur;
@@ -604,12 +605,12 @@ static int quick_check(struct sync_ctx *ctx, pz_error *err)
 		return -1;
 	if (ctx->hdr.uidvalidity == 0)
 		return 1;
-	if ((ctx->flags & MAILDIR_SYNC_DATES) != 0 && ctx->hdr.counters.undated > 0)
-		return 1;
 	if (stat_dirs(ctx, &st_new, &st_cur, err) < 0)
 		return -1;
 	if (new_stale(ctx, &st_new) || cur_stale(ctx, &st_cur))
 		return 1;
+	if ((ctx->flags & MAILDIR_SYNC_DATES) != 0 && ctx->hdr.counters.undated > 0)
+		return 2;
 	if ((ctx->flags & MAILDIR_SYNC_MOVE_NEW) != 0 &&
 	    maildir_index_iter(ctx->mb, 0, 0, 0, 1, has_new_recs, &pending_new,
 			       err) < 0)
@@ -676,9 +677,9 @@ static int sync_once(struct maildir_mbox *mb, unsigned int flags, int durable,
 	/* when the folders changed, this sync may give out UIDs, and a UID
 	 * must not be visible to another session before it is durable: the
 	 * commit syncs the WAL before it is published (FULL), not after.
-	 * Moving files of known records out of new/ gives out none; should
-	 * the folders have changed since quick_check() all the same, the
-	 * transaction is undone and the sync done again, durable. */
+	 * Dating records or moving their files out of new/ gives out none;
+	 * should the folders have changed since quick_check() all the same,
+	 * the transaction is undone and the sync done again, durable. */
 	if (!locked && maildir_index_begin(mb, durable || ret == 1, err) < 0) {
 		sync_ctx_free(&ctx);
 		return -1;

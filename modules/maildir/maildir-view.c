@@ -16,7 +16,9 @@
  * callbacks and msg_info report one for every message.  A view opened with
  * PZ_OPEN_DATES_LATER skips that (a maildir never indexed would need a
  * stat() of every file): its callbacks report 0 for a date the index does
- * not have, and msg_info finds it when asked (maildir_vmsg_idate).
+ * not have, and msg_info finds it when asked (maildir_vmsg_idate): the
+ * first one asked brings those of the whole view, up to
+ * MAILDIR_DATES_BATCH_MAX messages, and puts them in the index.
  */
 #include "maildir.h"
 
@@ -137,11 +139,42 @@ static void vmsg_set(struct pz_mailbox *box, struct maildir_vmsg *v,
 	v->kw = r->kw != NULL && *r->kw != '\0' ? strdup(r->kw) : NULL;
 }
 
+static int date_from_rec(void *ctx, const struct maildir_rec *r)
+{
+	struct pz_mailbox *box = ctx;
+	int i = maildir_view_find(box, r->uid);
+
+	if (i >= 0 && r->idate != MAILDIR_IDATE_UNKNOWN) {
+		box->msgs[i].idate = r->idate;
+		box->msgs[i].idate_tz = r->idate_tz;
+	}
+	return 0;
+}
+
+/* dates_load - the first date asked of a view brings those of the whole
+ * view (a SEARCH SINCE asks for every one): the dates no sync learnt yet
+ * go into the index first, for later sessions too, then one pass reads
+ * them all.  A larger view, or an error, leaves each to be found alone. */
+static void dates_load(struct pz_mailbox *box)
+{
+	pz_error err;
+
+	box->dates_loaded = 1;
+	if (box->count == 0 || box->count > MAILDIR_DATES_BATCH_MAX ||
+	    maildir_sync_disk(&box->mb, MAILDIR_SYNC_DATES, &err) < 0)
+		return;
+	(void)maildir_index_iter(&box->mb, box->msgs[0].uid,
+				 box->msgs[box->count - 1].uid, 0, 0, date_from_rec,
+				 box, &err);
+}
+
 int64_t maildir_vmsg_idate(struct pz_mailbox *box, struct maildir_vmsg *v, pz_pool *pool)
 {
 	struct maildir_rec r;
 	pz_error err;
 
+	if (v->idate == MAILDIR_IDATE_UNKNOWN && !box->dates_loaded)
+		dates_load(box);
 	if (v->idate != MAILDIR_IDATE_UNKNOWN)
 		return v->idate;
 	if (maildir_index_get(&box->mb, v->uid, pool, &r, &err) != 0)

@@ -84,6 +84,9 @@
 /* Index connections of closed mailboxes a user keeps open for the next
  * open of the same mailbox (maildir-index-idle.c). */
 #define MAILDIR_IDLE_INDEXES 4
+/* a view of up to this many messages learns all their internal dates
+ * at the first one asked for */
+#define MAILDIR_DATES_BATCH_MAX 20000
 /* Rows per statement of a bulk insert (11 variables each). */
 #define MAILDIR_INSERT_BATCH 32
 
@@ -262,6 +265,7 @@ struct pz_mailbox {
 	uint64_t view_modseq;    /* changes up to this were reported */
 	uint32_t uidvalidity;
 	int synced;
+	int dates_loaded;        /* dates_load() ran (maildir-view.c) */
 	int notify_fd;
 };
 

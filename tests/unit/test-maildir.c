@@ -264,18 +264,41 @@ static void test_dates_later(void **state)
 		struct pz_msg_info info = { .size = sizeof(info) };
 		pz_error err;
 
-		time_t date = 0;
-		int tz = -1;
-
 		assert_int_equal(ev->appended[i].idate, 0);
 		assert_int_equal(S->msg_info(box, ev->appended[i].uid, pool, &info, &err), 0);
 		assert_int_equal(info.internal_date, 0);
 		assert_int_equal(info.flags & PZ_FLAG_SEEN, PZ_FLAG_SEEN);
-		assert_int_equal(S->msg_internal_date(box, ev->appended[i].uid, &date, &tz, &err), 0);
-		assert_int_equal(date, dates[i]);
+	}
+	/* the first date asked for brings those of the whole view */
+	{
+		time_t date = 0;
+		int tz = -1;
+		pz_error err;
+
+		assert_int_equal(S->msg_internal_date(box, ev->appended[2].uid, &date, &tz,
+						      &err), 0);
+		assert_int_equal(date, dates[2]);
+	}
+	for (i = 0; i < 3; i++) {
+		struct pz_msg_info info = { .size = sizeof(info) };
+		pz_error err;
+		time_t date = 0;
+		int tz = -1;
+
 		assert_int_equal(S->msg_info(box, ev->appended[i].uid, pool, &info, &err), 0);
 		assert_int_equal(info.internal_date, dates[i]);
+		assert_int_equal(S->msg_internal_date(box, ev->appended[i].uid, &date, &tz, &err), 0);
+		assert_int_equal(date, dates[i]);
 	}
+	S->mailbox_close(&box);
+	/* and they are in the index: a later mtime of the file is not the date */
+	snprintf(path, sizeof(path), "%s/cur/%lld.M%zuP1.other:2,S", u.dir,
+		 (long long)1234567890, (size_t)0);
+	assert_int_equal(utimensat(AT_FDCWD, path, (struct timespec[2]){ { 1, 0 }, { 1, 0 } }, 0), 0);
+	box = md_open(&u, "INBOX", PZ_OPEN_DATES_LATER);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 3);
+	assert_int_equal(ev->appended[0].idate, dates[0]);
 	S->mailbox_close(&box);
 	memset(ev, 0, sizeof(*ev));
 	box = md_open(&u, "INBOX", 0);
