@@ -77,8 +77,11 @@
 /* The WAL of an index stays when it closes (no checkpoint at every close:
  * that cost two syncs per delivery), unless it has grown past this many
  * bytes: then the closing process checkpoints it and truncates it, which
- * keeps what an idle mailbox leaves on disk small. */
-#define MAILDIR_INDEX_WAL_KEEP (256 * 1024)
+ * keeps what an idle mailbox leaves on disk small (as Dovecot rotates its
+ * transaction log past 1 MiB).  A session of a few commands writes some
+ * 100 KiB; a smaller bound made every other close checkpoint (two more
+ * syncs). */
+#define MAILDIR_INDEX_WAL_KEEP (1024 * 1024)
 /* Stack of the thread that fsyncs a folder during a save's commit. */
 #define MAILDIR_DIR_SYNC_STACK (64 * 1024)
 /* Index connections of closed mailboxes a user keeps open for the next

@@ -797,7 +797,7 @@ static void test_rebuild(void **state)
 
 /* MAILDIR_INDEX_WAL_KEEP of modules/maildir/maildir.h (this test sees the
  * module through its storage ops only) */
-#define WAL_KEEP (256 * 1024)
+#define WAL_KEEP (1024 * 1024)
 
 static off_t file_size(const char *dir, const char *name)
 {
