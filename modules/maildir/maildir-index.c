@@ -87,6 +87,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * record kept (a week's) instead of searching expunged_modseq */
 	[ST_EXPUNGED_SINCE] = "SELECT uid FROM expunged WHERE modseq > ?1",
 	[ST_CACHE_GET] = "SELECT value FROM cache WHERE uid = ?1 AND field = ?2",
+	[ST_CACHE_RANGE] = "SELECT uid, value FROM cache WHERE uid BETWEEN ?1 AND ?2 "
+		"AND field = ?3 ORDER BY uid",
 	[ST_CACHE_SET] = "INSERT OR REPLACE INTO cache (uid, field, value) "
 		"SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM msgs WHERE uid = ?1)",
 	[ST_KW_LOAD] = "SELECT id, name FROM keywords ORDER BY id",
@@ -879,6 +881,33 @@ int maildir_index_cache_get(struct maildir_mbox *mb, uint32_t uid,
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? 1 : index_db_error(mb, err, "cache get");
+}
+
+int maildir_index_cache_range(struct maildir_mbox *mb, const char *field,
+			      uint32_t first, uint32_t last,
+			      int (*cb)(void *ctx, uint32_t uid, const void *value,
+					size_t len),
+			      void *ctx, pz_error *err)
+{
+	sqlite3_stmt *st = index_stmt(mb, ST_CACHE_RANGE, err);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cb(ctx, (uint32_t)sqlite3_column_int64(st, 0),
+		       sqlite3_column_blob(st, 1),
+		       (size_t)sqlite3_column_bytes(st, 1)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : index_db_error(mb, err, "cache range");
 }
 
 int maildir_index_cache_set(struct maildir_mbox *mb, uint32_t uid,

@@ -233,10 +233,124 @@ int maildir_msg_stream(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 	return 0;
 }
 
+/* ---- a field's cached values for a whole view (MAILDIR_MEMO_FIELDS) */
+
+struct maildir_memo {
+	pz_pool *pool;
+	char *field;
+	unsigned int asked;  /* lookups before the values were read */
+	int loaded;
+	uint32_t *uids;      /* ascending */
+	const char **values; /* NUL-terminated copies */
+	size_t *lens;
+	size_t n, alloc;
+};
+
+static int memo_add(void *ctx, uint32_t uid, const void *value, size_t len)
+{
+	struct maildir_memo *m = ctx;
+	char *copy;
+
+	if (m->n == m->alloc) {
+		size_t alloc = m->alloc == 0 ? 256 : m->alloc * 2;
+		uint32_t *uids = HOST->pool_alloc(m->pool, alloc * sizeof(*uids));
+		const char **values = HOST->pool_alloc(m->pool, alloc * sizeof(*values));
+		size_t *lens = HOST->pool_alloc(m->pool, alloc * sizeof(*lens));
+
+		if (m->n > 0) {
+			memcpy(uids, m->uids, m->n * sizeof(*uids));
+			memcpy(values, m->values, m->n * sizeof(*values));
+			memcpy(lens, m->lens, m->n * sizeof(*lens));
+		}
+		m->uids = uids;
+		m->values = values;
+		m->lens = lens;
+		m->alloc = alloc;
+	}
+	copy = HOST->pool_alloc(m->pool, len + 1);
+	if (len > 0)
+		memcpy(copy, value, len);
+	copy[len] = '\0';
+	m->uids[m->n] = uid;
+	m->values[m->n] = copy;
+	m->lens[m->n++] = len;
+	return 0;
+}
+
+void maildir_memo_clear(struct pz_mailbox *box)
+{
+	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS; i++) {
+		if (box->memo[i] != NULL)
+			HOST->pool_destroy(&box->memo[i]->pool);
+		box->memo[i] = NULL;
+	}
+}
+
+/* memo_for - the view's values of `field` once MAILDIR_MEMO_AFTER
+ * lookups of it asked for them (a FETCH of a few messages reads no more
+ * than those), else NULL; a field new to the view takes the place of the
+ * one kept longest */
+static struct maildir_memo *memo_for(struct pz_mailbox *box, const char *field)
+{
+	size_t slot = MAILDIR_MEMO_FIELDS - 1;
+	struct maildir_memo *m = NULL;
+	pz_error err;
+
+	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS && m == NULL; i++) {
+		if (box->memo[i] != NULL && strcmp(box->memo[i]->field, field) == 0)
+			m = box->memo[i];
+	}
+	if (m == NULL) {
+		pz_pool *pool = HOST->pool_create("maildir memo");
+
+		if (box->memo[slot] != NULL)
+			HOST->pool_destroy(&box->memo[slot]->pool);
+		memmove(&box->memo[1], &box->memo[0], slot * sizeof(box->memo[0]));
+		m = HOST->pool_alloc(pool, sizeof(*m));
+		memset(m, 0, sizeof(*m));
+		m->pool = pool;
+		m->field = HOST->pool_strdup(pool, field);
+		box->memo[0] = m;
+	}
+	if (m->loaded)
+		return m;
+	if (++m->asked < MAILDIR_MEMO_AFTER)
+		return NULL;
+	m->loaded = 1;
+	if (maildir_index_cache_range(&box->mb, field, box->msgs[0].uid,
+				      box->msgs[box->count - 1].uid, memo_add, m,
+				      &err) < 0)
+		m->n = 0; /* each value found alone */
+	return m;
+}
+
 int maildir_msg_cache_get(pz_mailbox *box, uint32_t uid, const char *field,
 			  pz_pool *pool, const char **value_r, size_t *len_r,
 			  pz_error *err)
 {
+	struct maildir_memo *m;
+
+	if (box->count == 0 || box->count > MAILDIR_DATES_BATCH_MAX ||
+	    maildir_view_find(box, uid) < 0 || (m = memo_for(box, field)) == NULL)
+		return maildir_index_cache_get(&box->mb, uid, field, pool, value_r,
+					       len_r, err);
+	for (size_t lo = 0, hi = m->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->uids[mid] < uid) {
+			lo = mid + 1;
+		} else if (m->uids[mid] > uid) {
+			hi = mid;
+		} else {
+			char *copy = HOST->pool_alloc(pool, m->lens[mid] + 1);
+
+			memcpy(copy, m->values[mid], m->lens[mid] + 1);
+			*value_r = copy;
+			*len_r = m->lens[mid];
+			return 0;
+		}
+	}
+	/* cached since the memo was read, or not at all */
 	return maildir_index_cache_get(&box->mb, uid, field, pool, value_r, len_r,
 				       err);
 }
@@ -244,6 +358,16 @@ int maildir_msg_cache_get(pz_mailbox *box, uint32_t uid, const char *field,
 int maildir_msg_cache_set(pz_mailbox *box, uint32_t uid, const char *field,
 			  const char *value, size_t len, pz_error *err)
 {
+	/* a memo of the field may hold the value this replaces: it goes */
+	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS; i++) {
+		if (box->memo[i] != NULL && strcmp(box->memo[i]->field, field) == 0) {
+			HOST->pool_destroy(&box->memo[i]->pool);
+			memmove(&box->memo[i], &box->memo[i + 1],
+				(MAILDIR_MEMO_FIELDS - 1 - i) * sizeof(box->memo[0]));
+			box->memo[MAILDIR_MEMO_FIELDS - 1] = NULL;
+			break;
+		}
+	}
 	return maildir_index_cache_set(&box->mb, uid, field, value, len, err);
 }
 

@@ -214,6 +214,7 @@ static void box_cleanup(void *ctx)
 	struct pz_mailbox *box = ctx;
 
 	view_free_msgs(box);
+	maildir_memo_clear(box);
 	maildir_mbox_close(&box->mb);
 	if (box->notify_fd >= 0)
 		close(box->notify_fd);
@@ -475,6 +476,7 @@ int maildir_mailbox_sync(pz_mailbox *box, const struct pz_sync_handler *h,
 
 	if ((box->open_flags & PZ_OPEN_SAVEONLY) != 0)
 		return 0;
+	maildir_memo_clear(box);
 	if (reopen_if_replaced(box, err) < 0 || maildir_sync_disk(mb, 0, err) < 0)
 		return -1;
 	if ((box->open_flags & (PZ_OPEN_READONLY | PZ_OPEN_NO_RECENT)) == 0 &&

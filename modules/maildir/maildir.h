@@ -90,6 +90,13 @@
 /* a view of up to this many messages learns all their internal dates
  * at the first one asked for */
 #define MAILDIR_DATES_BATCH_MAX 20000
+/* the core's search asks a view's cache for one field of message after
+ * message: once MAILDIR_MEMO_AFTER lookups asked for one, its values for
+ * a view of up to MAILDIR_DATES_BATCH_MAX messages are read at once, and
+ * kept (for up to MAILDIR_MEMO_FIELDS fields) until the view's next sync,
+ * at the end of the command */
+#define MAILDIR_MEMO_FIELDS 4
+#define MAILDIR_MEMO_AFTER 16
 /* Rows per statement of a bulk insert (11 variables each). */
 #define MAILDIR_INSERT_BATCH 32
 
@@ -269,6 +276,9 @@ struct pz_mailbox {
 	uint32_t uidvalidity;
 	int synced;
 	int dates_loaded;        /* dates_load() ran (maildir-view.c) */
+	/* cached values of a few fields for the whole view, read at once for
+	 * the command that asked (maildir-message.c) */
+	struct maildir_memo *memo[MAILDIR_MEMO_FIELDS];
 	int notify_fd;
 };
 
@@ -457,6 +467,13 @@ void maildir_index_counts(const struct maildir_hdr *h, struct maildir_counts *c)
 int maildir_index_cache_get(struct maildir_mbox *mb, uint32_t uid,
 			    const char *field, pz_pool *pool,
 			    const char **value_r, size_t *len_r, pz_error *err);
+/* maildir_index_cache_range - the cached values of `field` for the UIDs
+ * first..last, in UID order; cb returns nonzero to stop */
+int maildir_index_cache_range(struct maildir_mbox *mb, const char *field,
+			      uint32_t first, uint32_t last,
+			      int (*cb)(void *ctx, uint32_t uid, const void *value,
+					size_t len),
+			      void *ctx, pz_error *err);
 int maildir_index_cache_set(struct maildir_mbox *mb, uint32_t uid,
 			    const char *field, const void *value, size_t len,
 			    pz_error *err);
@@ -638,6 +655,8 @@ int maildir_msg_cache_get(pz_mailbox *box, uint32_t uid, const char *field,
 			  pz_error *err);
 int maildir_msg_cache_set(pz_mailbox *box, uint32_t uid, const char *field,
 			  const char *value, size_t len, pz_error *err);
+/* maildir_memo_clear - forget the view's memos (maildir-message.c) */
+void maildir_memo_clear(struct pz_mailbox *box);
 int maildir_store(pz_mailbox *box, const pz_uidset *set,
 		  const struct pz_store_args *args, pz_uid_array *changed_r,
 		  pz_uid_array *refused_r, pz_error *err);

@@ -999,6 +999,70 @@ static void test_quota(void **state)
 	md_user_close(&u);
 }
 
+/* a field asked of many messages is read for the whole view at once;
+ * what the view sets replaces it, and the next sync forgets it */
+static void test_cache_memo(void **state)
+{
+	struct md_user u;
+	struct md_events *ev = calloc(1, sizeof(*ev));
+	pz_mailbox *box, *other;
+	pz_pool *pool = H->pool_create("t");
+	const char *v;
+	size_t len;
+	pz_error err;
+	char want[32];
+
+	md_user_open(&u, "memo", NULL);
+	box = md_open(&u, "INBOX", 0);
+	other = md_open(&u, "INBOX", PZ_OPEN_SAVEONLY);
+	for (int i = 1; i <= 40; i++)
+		md_save(other, msg1, 0, NULL);
+	md_sync(box, ev);
+	assert_int_equal(ev->n_appended, 40);
+	for (uint32_t uid = 1; uid <= 40; uid += 2) {
+		snprintf(want, sizeof(want), "v%u", uid);
+		assert_int_equal(S->msg_cache_set(other, uid, "hdr:x", want, strlen(want),
+						  &err), 0);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t uid = 1; uid <= 40; uid++) {
+			int ret = S->msg_cache_get(box, uid, "hdr:x", pool, &v, &len, &err);
+
+			if (uid % 2 == 0) {
+				assert_int_equal(ret, 1);
+				continue;
+			}
+			snprintf(want, sizeof(want), "v%u", uid);
+			assert_int_equal(ret, 0);
+			assert_int_equal(len, strlen(want));
+			assert_string_equal(v, want);
+		}
+	}
+	/* set through the view: seen at once */
+	assert_int_equal(S->msg_cache_set(box, 2, "hdr:x", "new", 3, &err), 0);
+	assert_int_equal(S->msg_cache_set(box, 3, "hdr:x", "changed", 7, &err), 0);
+	for (uint32_t uid = 1; uid <= 40; uid++)
+		(void)S->msg_cache_get(box, uid, "hdr:x", pool, &v, &len, &err);
+	assert_int_equal(S->msg_cache_get(box, 2, "hdr:x", pool, &v, &len, &err), 0);
+	assert_string_equal(v, "new");
+	assert_int_equal(S->msg_cache_get(box, 3, "hdr:x", pool, &v, &len, &err), 0);
+	assert_string_equal(v, "changed");
+	/* set elsewhere: seen after the view's next sync */
+	assert_int_equal(S->msg_cache_set(other, 5, "hdr:x", "other", 5, &err), 0);
+	md_sync(box, ev);
+	for (uint32_t uid = 1; uid <= 40; uid++)
+		(void)S->msg_cache_get(box, uid, "hdr:x", pool, &v, &len, &err);
+	assert_int_equal(S->msg_cache_get(box, 5, "hdr:x", pool, &v, &len, &err), 0);
+	assert_string_equal(v, "other");
+	assert_int_equal(S->msg_cache_get(box, 7, "hdr:x", pool, &v, &len, &err), 0);
+	assert_string_equal(v, "v7");
+	S->mailbox_close(&other);
+	S->mailbox_close(&box);
+	H->pool_destroy(&pool);
+	md_user_close(&u);
+	free(ev);
+}
+
 static void test_cache_notify(void **state)
 {
 	struct md_user u;
@@ -1244,6 +1308,7 @@ int main(void)
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_cache_notify),
+		cmocka_unit_test(test_cache_memo),
 		cmocka_unit_test(test_many_keywords),
 		cmocka_unit_test(test_stale_file_names),
 		cmocka_unit_test(test_duplicate_files),
