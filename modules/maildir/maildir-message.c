@@ -277,13 +277,22 @@ static int memo_add(void *ctx, uint32_t uid, const void *value, size_t len)
 	return 0;
 }
 
+/* memo_free - the memo lives in its own pool */
+static void memo_free(struct maildir_memo **_m)
+{
+	pz_pool *pool;
+
+	if (*_m == NULL)
+		return;
+	pool = (*_m)->pool;
+	*_m = NULL;
+	HOST->pool_destroy(&pool);
+}
+
 void maildir_memo_clear(struct pz_mailbox *box)
 {
-	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS; i++) {
-		if (box->memo[i] != NULL)
-			HOST->pool_destroy(&box->memo[i]->pool);
-		box->memo[i] = NULL;
-	}
+	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS; i++)
+		memo_free(&box->memo[i]);
 }
 
 /* memo_for - the view's values of `field` once MAILDIR_MEMO_AFTER
@@ -303,8 +312,7 @@ static struct maildir_memo *memo_for(struct pz_mailbox *box, const char *field)
 	if (m == NULL) {
 		pz_pool *pool = HOST->pool_create("maildir memo");
 
-		if (box->memo[slot] != NULL)
-			HOST->pool_destroy(&box->memo[slot]->pool);
+		memo_free(&box->memo[slot]);
 		memmove(&box->memo[1], &box->memo[0], slot * sizeof(box->memo[0]));
 		m = HOST->pool_alloc(pool, sizeof(*m));
 		memset(m, 0, sizeof(*m));
@@ -361,7 +369,7 @@ int maildir_msg_cache_set(pz_mailbox *box, uint32_t uid, const char *field,
 	/* a memo of the field may hold the value this replaces: it goes */
 	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS; i++) {
 		if (box->memo[i] != NULL && strcmp(box->memo[i]->field, field) == 0) {
-			HOST->pool_destroy(&box->memo[i]->pool);
+			memo_free(&box->memo[i]);
 			memmove(&box->memo[i], &box->memo[i + 1],
 				(MAILDIR_MEMO_FIELDS - 1 - i) * sizeof(box->memo[0]));
 			box->memo[MAILDIR_MEMO_FIELDS - 1] = NULL;
