@@ -236,14 +236,16 @@ int maildir_msg_stream(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 /* ---- a field's cached values for a whole view (MAILDIR_MEMO_FIELDS) */
 
 struct maildir_memo {
-	pz_pool *pool;
+	pz_pool *pool;       /* this */
+	pz_pool *vpool;      /* the values, once read */
 	char *field;
 	unsigned int asked;  /* lookups before the values were read */
 	int loaded;
+	int too_big;         /* past MAILDIR_MEMO_BYTES: each value alone */
 	uint32_t *uids;      /* ascending */
 	const char **values; /* NUL-terminated copies */
 	size_t *lens;
-	size_t n, alloc;
+	size_t n, alloc, bytes;
 };
 
 static int memo_add(void *ctx, uint32_t uid, const void *value, size_t len)
@@ -251,11 +253,15 @@ static int memo_add(void *ctx, uint32_t uid, const void *value, size_t len)
 	struct maildir_memo *m = ctx;
 	char *copy;
 
+	if (m->bytes + len > MAILDIR_MEMO_BYTES) {
+		m->too_big = 1;
+		return 1;
+	}
 	if (m->n == m->alloc) {
 		size_t alloc = m->alloc == 0 ? 256 : m->alloc * 2;
-		uint32_t *uids = HOST->pool_alloc(m->pool, alloc * sizeof(*uids));
-		const char **values = HOST->pool_alloc(m->pool, alloc * sizeof(*values));
-		size_t *lens = HOST->pool_alloc(m->pool, alloc * sizeof(*lens));
+		uint32_t *uids = HOST->pool_alloc(m->vpool, alloc * sizeof(*uids));
+		const char **values = HOST->pool_alloc(m->vpool, alloc * sizeof(*values));
+		size_t *lens = HOST->pool_alloc(m->vpool, alloc * sizeof(*lens));
 
 		if (m->n > 0) {
 			memcpy(uids, m->uids, m->n * sizeof(*uids));
@@ -266,8 +272,10 @@ static int memo_add(void *ctx, uint32_t uid, const void *value, size_t len)
 		m->values = values;
 		m->lens = lens;
 		m->alloc = alloc;
+		m->bytes += alloc * (sizeof(*uids) + sizeof(*values) + sizeof(*lens));
 	}
-	copy = HOST->pool_alloc(m->pool, len + 1);
+	copy = HOST->pool_alloc(m->vpool, len + 1);
+	m->bytes += len + 1;
 	if (len > 0)
 		memcpy(copy, value, len);
 	copy[len] = '\0';
@@ -284,6 +292,8 @@ static void memo_free(struct maildir_memo **_m)
 
 	if (*_m == NULL)
 		return;
+	if ((*_m)->vpool != NULL)
+		HOST->pool_destroy(&(*_m)->vpool);
 	pool = (*_m)->pool;
 	*_m = NULL;
 	HOST->pool_destroy(&pool);
@@ -321,14 +331,20 @@ static struct maildir_memo *memo_for(struct pz_mailbox *box, const char *field)
 		box->memo[0] = m;
 	}
 	if (m->loaded)
-		return m;
+		return m->too_big ? NULL : m;
 	if (++m->asked < MAILDIR_MEMO_AFTER)
 		return NULL;
 	m->loaded = 1;
+	m->vpool = HOST->pool_create("maildir memo values");
 	if (maildir_index_cache_range(&box->mb, field, box->msgs[0].uid,
 				      box->msgs[box->count - 1].uid, memo_add, m,
-				      &err) < 0)
-		m->n = 0; /* each value found alone */
+				      &err) < 0 || m->too_big) {
+		/* each value found alone */
+		HOST->pool_destroy(&m->vpool);
+		m->too_big = 1;
+		m->n = 0;
+		return NULL;
+	}
 	return m;
 }
 

@@ -97,6 +97,9 @@
  * at the end of the command */
 #define MAILDIR_MEMO_FIELDS 4
 #define MAILDIR_MEMO_AFTER 16
+/* a field whose values take more (a FETCH BODYSTRUCTURE of a large
+ * mailbox) is read value by value, as before the memo */
+#define MAILDIR_MEMO_BYTES (1024 * 1024)
 /* Rows per statement of a bulk insert (11 variables each). */
 #define MAILDIR_INSERT_BATCH 32
 

@@ -1056,6 +1056,27 @@ static void test_cache_memo(void **state)
 	assert_string_equal(v, "other");
 	assert_int_equal(S->msg_cache_get(box, 7, "hdr:x", pool, &v, &len, &err), 0);
 	assert_string_equal(v, "v7");
+	/* a field too large to keep whole: each value read alone */
+	{
+		size_t big = 40 * 1024;
+		char *value = malloc(big);
+
+		for (uint32_t uid = 1; uid <= 40; uid++) {
+			memset(value, 'a' + (int)(uid % 26), big);
+			assert_int_equal(S->msg_cache_set(other, uid, "big", value, big, &err), 0);
+		}
+		md_sync(box, ev);
+		for (int pass = 0; pass < 2; pass++) {
+			for (uint32_t uid = 1; uid <= 40; uid++) {
+				assert_int_equal(S->msg_cache_get(box, uid, "big", pool, &v, &len,
+								  &err), 0);
+				assert_int_equal(len, big);
+				assert_int_equal(v[0], 'a' + (int)(uid % 26));
+				assert_int_equal(v[big - 1], 'a' + (int)(uid % 26));
+			}
+		}
+		free(value);
+	}
 	S->mailbox_close(&other);
 	S->mailbox_close(&box);
 	H->pool_destroy(&pool);
