@@ -235,16 +235,19 @@ int maildir_msg_stream(pz_mailbox *box, uint32_t uid, pz_pool *pool,
 
 /* ---- a field's cached values for a whole view (MAILDIR_MEMO_FIELDS) */
 
+struct memo_entry {
+	uint32_t uid;
+	size_t len;
+	const char *value;   /* NUL-terminated copy */
+};
+
 struct maildir_memo {
-	pz_pool *pool;       /* this */
-	pz_pool *vpool;      /* the values, once read */
-	char *field;
+	char *field;         /* malloc'd, as the memo */
 	unsigned int asked;  /* lookups before the values were read */
 	int loaded;
 	int too_big;         /* past MAILDIR_MEMO_BYTES: each value alone */
-	uint32_t *uids;      /* ascending */
-	const char **values; /* NUL-terminated copies */
-	size_t *lens;
+	pz_pool *pool;       /* the values, once read */
+	struct memo_entry *e; /* ascending uid */
 	size_t n, alloc, bytes;
 };
 
@@ -259,44 +262,36 @@ static int memo_add(void *ctx, uint32_t uid, const void *value, size_t len)
 	}
 	if (m->n == m->alloc) {
 		size_t alloc = m->alloc == 0 ? 256 : m->alloc * 2;
-		uint32_t *uids = HOST->pool_alloc(m->vpool, alloc * sizeof(*uids));
-		const char **values = HOST->pool_alloc(m->vpool, alloc * sizeof(*values));
-		size_t *lens = HOST->pool_alloc(m->vpool, alloc * sizeof(*lens));
+		struct memo_entry *e = HOST->pool_alloc(m->pool, alloc * sizeof(*e));
 
-		if (m->n > 0) {
-			memcpy(uids, m->uids, m->n * sizeof(*uids));
-			memcpy(values, m->values, m->n * sizeof(*values));
-			memcpy(lens, m->lens, m->n * sizeof(*lens));
-		}
-		m->uids = uids;
-		m->values = values;
-		m->lens = lens;
+		if (m->n > 0)
+			memcpy(e, m->e, m->n * sizeof(*e));
+		m->e = e;
 		m->alloc = alloc;
-		m->bytes += alloc * (sizeof(*uids) + sizeof(*values) + sizeof(*lens));
+		m->bytes += alloc * sizeof(*e);
 	}
-	copy = HOST->pool_alloc(m->vpool, len + 1);
+	copy = HOST->pool_alloc(m->pool, len + 1);
 	m->bytes += len + 1;
 	if (len > 0)
 		memcpy(copy, value, len);
 	copy[len] = '\0';
-	m->uids[m->n] = uid;
-	m->values[m->n] = copy;
-	m->lens[m->n++] = len;
+	m->e[m->n].uid = uid;
+	m->e[m->n].len = len;
+	m->e[m->n++].value = copy;
 	return 0;
 }
 
-/* memo_free - the memo lives in its own pool */
 static void memo_free(struct maildir_memo **_m)
 {
-	pz_pool *pool;
+	struct maildir_memo *m = *_m;
 
-	if (*_m == NULL)
+	if (m == NULL)
 		return;
-	if ((*_m)->vpool != NULL)
-		HOST->pool_destroy(&(*_m)->vpool);
-	pool = (*_m)->pool;
 	*_m = NULL;
-	HOST->pool_destroy(&pool);
+	if (m->pool != NULL)
+		HOST->pool_destroy(&m->pool);
+	free(m->field);
+	free(m);
 }
 
 void maildir_memo_clear(struct pz_mailbox *box)
@@ -305,29 +300,37 @@ void maildir_memo_clear(struct pz_mailbox *box)
 		memo_free(&box->memo[i]);
 }
 
+/* memo_slot - where the view keeps `field`, or -1 */
+static int memo_slot(const struct pz_mailbox *box, const char *field)
+{
+	for (int i = 0; i < MAILDIR_MEMO_FIELDS; i++) {
+		if (box->memo[i] != NULL && strcmp(box->memo[i]->field, field) == 0)
+			return i;
+	}
+	return -1;
+}
+
 /* memo_for - the view's values of `field` once MAILDIR_MEMO_AFTER
  * lookups of it asked for them (a FETCH of a few messages reads no more
  * than those), else NULL; a field new to the view takes the place of the
  * one kept longest */
 static struct maildir_memo *memo_for(struct pz_mailbox *box, const char *field)
 {
-	size_t slot = MAILDIR_MEMO_FIELDS - 1;
-	struct maildir_memo *m = NULL;
+	size_t last = MAILDIR_MEMO_FIELDS - 1;
+	int slot = memo_slot(box, field);
+	struct maildir_memo *m;
 	pz_error err;
 
-	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS && m == NULL; i++) {
-		if (box->memo[i] != NULL && strcmp(box->memo[i]->field, field) == 0)
-			m = box->memo[i];
-	}
-	if (m == NULL) {
-		pz_pool *pool = HOST->pool_create("maildir memo");
-
-		memo_free(&box->memo[slot]);
-		memmove(&box->memo[1], &box->memo[0], slot * sizeof(box->memo[0]));
-		m = HOST->pool_alloc(pool, sizeof(*m));
-		memset(m, 0, sizeof(*m));
-		m->pool = pool;
-		m->field = HOST->pool_strdup(pool, field);
+	if (slot >= 0) {
+		m = box->memo[slot];
+	} else {
+		m = calloc(1, sizeof(*m));
+		if (m == NULL || (m->field = strdup(field)) == NULL) {
+			free(m);
+			return NULL;
+		}
+		memo_free(&box->memo[last]);
+		memmove(&box->memo[1], &box->memo[0], last * sizeof(box->memo[0]));
 		box->memo[0] = m;
 	}
 	if (m->loaded)
@@ -335,12 +338,12 @@ static struct maildir_memo *memo_for(struct pz_mailbox *box, const char *field)
 	if (++m->asked < MAILDIR_MEMO_AFTER)
 		return NULL;
 	m->loaded = 1;
-	m->vpool = HOST->pool_create("maildir memo values");
+	m->pool = HOST->pool_create("maildir memo");
 	if (maildir_index_cache_range(&box->mb, field, box->msgs[0].uid,
 				      box->msgs[box->count - 1].uid, memo_add, m,
 				      &err) < 0 || m->too_big) {
 		/* each value found alone */
-		HOST->pool_destroy(&m->vpool);
+		HOST->pool_destroy(&m->pool);
 		m->too_big = 1;
 		m->n = 0;
 		return NULL;
@@ -348,49 +351,47 @@ static struct maildir_memo *memo_for(struct pz_mailbox *box, const char *field)
 	return m;
 }
 
+static int memo_cmp(const void *key, const void *elem)
+{
+	uint32_t uid = *(const uint32_t *)key;
+	const struct memo_entry *e = elem;
+
+	return uid < e->uid ? -1 : uid > e->uid;
+}
+
 int maildir_msg_cache_get(pz_mailbox *box, uint32_t uid, const char *field,
 			  pz_pool *pool, const char **value_r, size_t *len_r,
 			  pz_error *err)
 {
 	struct maildir_memo *m;
+	const struct memo_entry *e;
+	char *copy;
 
+	/* not in the memo: cached since it was read, or not at all */
 	if (box->count == 0 || box->count > MAILDIR_DATES_BATCH_MAX ||
-	    maildir_view_find(box, uid) < 0 || (m = memo_for(box, field)) == NULL)
+	    maildir_view_find(box, uid) < 0 || (m = memo_for(box, field)) == NULL ||
+	    m->n == 0 ||
+	    (e = bsearch(&uid, m->e, m->n, sizeof(*m->e), memo_cmp)) == NULL)
 		return maildir_index_cache_get(&box->mb, uid, field, pool, value_r,
 					       len_r, err);
-	for (size_t lo = 0, hi = m->n; lo < hi;) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->uids[mid] < uid) {
-			lo = mid + 1;
-		} else if (m->uids[mid] > uid) {
-			hi = mid;
-		} else {
-			char *copy = HOST->pool_alloc(pool, m->lens[mid] + 1);
-
-			memcpy(copy, m->values[mid], m->lens[mid] + 1);
-			*value_r = copy;
-			*len_r = m->lens[mid];
-			return 0;
-		}
-	}
-	/* cached since the memo was read, or not at all */
-	return maildir_index_cache_get(&box->mb, uid, field, pool, value_r, len_r,
-				       err);
+	copy = HOST->pool_alloc(pool, e->len + 1);
+	memcpy(copy, e->value, e->len + 1);
+	*value_r = copy;
+	*len_r = e->len;
+	return 0;
 }
 
 int maildir_msg_cache_set(pz_mailbox *box, uint32_t uid, const char *field,
 			  const char *value, size_t len, pz_error *err)
 {
+	int slot = memo_slot(box, field);
+
 	/* a memo of the field may hold the value this replaces: it goes */
-	for (size_t i = 0; i < MAILDIR_MEMO_FIELDS; i++) {
-		if (box->memo[i] != NULL && strcmp(box->memo[i]->field, field) == 0) {
-			memo_free(&box->memo[i]);
-			memmove(&box->memo[i], &box->memo[i + 1],
-				(MAILDIR_MEMO_FIELDS - 1 - i) * sizeof(box->memo[0]));
-			box->memo[MAILDIR_MEMO_FIELDS - 1] = NULL;
-			break;
-		}
+	if (slot >= 0) {
+		memo_free(&box->memo[slot]);
+		memmove(&box->memo[slot], &box->memo[slot + 1],
+			(size_t)(MAILDIR_MEMO_FIELDS - 1 - slot) * sizeof(box->memo[0]));
+		box->memo[MAILDIR_MEMO_FIELDS - 1] = NULL;
 	}
 	return maildir_index_cache_set(&box->mb, uid, field, value, len, err);
 }
